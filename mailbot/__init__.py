@@ -1,0 +1,3 @@
+"""mailbot: the online-support mailbox assistant for THADS offices."""
+
+__version__ = "0.1.0"
