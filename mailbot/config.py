@@ -315,9 +315,19 @@ def parse_config(data: dict[str, Any], *, file: str = "<config>", base_dir: Path
     return config
 
 
+DEMO_DIR_NAME = "mailbot-demo"
+
+
 def default_config_path() -> Path:
+    """$MAILBOT_CONFIG, else ./config.toml, else the demo's ./mailbot-demo/config.toml."""
     env = os.environ.get("MAILBOT_CONFIG")
-    return Path(env) if env else Path.cwd() / DEFAULT_CONFIG_NAME
+    if env:
+        return Path(env)
+    local = Path.cwd() / DEFAULT_CONFIG_NAME
+    demo = Path.cwd() / DEMO_DIR_NAME / DEFAULT_CONFIG_NAME
+    if not local.exists() and demo.exists():
+        return demo
+    return local
 
 
 def load_config(path: str | Path | None = None) -> Config:
