@@ -74,8 +74,8 @@ class SecretRef(_Model):
             value = os.environ.get(self.password_env)
             if value is None:
                 raise ConfigError(
-                    f"the environment variable {self.password_env} named by password_env is "
-                    "not set; export it before starting mailbot",
+                    f"biến môi trường {self.password_env} (khai báo ở password_env) chưa được "
+                    "đặt; hãy export biến này trước khi chạy mailbot",
                     key=section,
                 )
             return Secret(value)
@@ -87,8 +87,8 @@ class SecretRef(_Model):
                 return Secret(path.read_text(encoding="utf-8").strip("\r\n"))
             except OSError as exc:
                 raise ConfigError(
-                    f"cannot read password_file {path}: {exc.strerror}; check the path and "
-                    "that mailbot may read it",
+                    f"không đọc được password_file {path}: {exc.strerror}; kiểm tra đường dẫn "
+                    "và quyền đọc của mailbot",
                     key=section,
                 ) from exc
         return None
@@ -191,7 +191,7 @@ class RemindersConfig(_Model):
             hh, mm = v.split(":")
             assert 0 <= int(hh) < 24 and 0 <= int(mm) < 60
         except (ValueError, AssertionError) as exc:
-            raise ValueError("must be a time written HH:MM, e.g. \"07:30\"") from exc
+            raise ValueError("phải là giờ dạng HH:MM, ví dụ \"07:30\"") from exc
         return v
 
 
@@ -223,7 +223,7 @@ class Config(_Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {v!r}; use e.g. \"Asia/Ho_Chi_Minh\"") from exc
+            raise ValueError(f"múi giờ {v!r} không tồn tại; dùng ví dụ \"Asia/Ho_Chi_Minh\"") from exc
         return v
 
     @model_validator(mode="after")
@@ -231,7 +231,7 @@ class Config(_Model):
         names = [m.name for m in self.mailbox]
         dup = {n for n in names if names.count(n) > 1}
         if dup:
-            raise ValueError(f"mailbox names must be unique; repeated: {', '.join(sorted(dup))}")
+            raise ValueError(f"tên hộp thư phải khác nhau; bị trùng: {', '.join(sorted(dup))}")
         return self
 
     # ---- derived values -------------------------------------------------------------------
@@ -275,11 +275,11 @@ def _format_validation(exc: ValidationError, file: str) -> ConfigError:
         loc = ".".join(str(p) for p in err["loc"] if not str(p).startswith("function-"))
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown setting; check its spelling against config.example.toml"
+            msg = "mục cấu hình không có; kiểm tra chính tả theo config.example.toml"
         elif err["type"] == "missing":
-            msg = "this setting is required; see config.example.toml"
+            msg = "mục này bắt buộc; xem config.example.toml"
         lines.append(f"[{loc}] {msg}")
-    return ConfigError("invalid configuration:\n  " + "\n  ".join(lines), file=file)
+    return ConfigError("cấu hình không hợp lệ:\n  " + "\n  ".join(lines), file=file)
 
 
 def check_transport_security(config: Config) -> None:
@@ -288,8 +288,8 @@ def check_transport_security(config: Config) -> None:
         if isinstance(mb, ImapMailbox) and mb.tls == "none" and not mb.allow_insecure:
             if not is_loopback(mb.host):
                 raise ConfigError(
-                    f"plain-text IMAP to {mb.host} would send the password unencrypted; set "
-                    'tls = "ssl" or "starttls", or allow_insecure = true if you accept the risk',
+                    f"IMAP không mã hóa tới {mb.host} sẽ gửi mật khẩu dạng rõ; đặt "
+                    'tls = "ssl" hoặc "starttls", hoặc allow_insecure = true nếu chấp nhận rủi ro',
                     file=config.source_file,
                     key=f"mailbox.{i}.tls",
                 )
@@ -297,8 +297,8 @@ def check_transport_security(config: Config) -> None:
     if isinstance(smtp, SmtpConfig) and smtp.tls == "none" and not smtp.allow_insecure:
         if not is_loopback(smtp.host):
             raise ConfigError(
-                f"plain-text SMTP to {smtp.host} is refused; set tls = \"ssl\" or \"starttls\", "
-                "or allow_insecure = true if you accept the risk",
+                f"không cho phép SMTP không mã hóa tới {smtp.host}; đặt tls = \"ssl\" hoặc "
+                "\"starttls\", hoặc allow_insecure = true nếu chấp nhận rủi ro",
                 file=config.source_file,
                 key="smtp.tls",
             )
@@ -335,15 +335,15 @@ def load_config(path: str | Path | None = None) -> Config:
     p = Path(path) if path else default_config_path()
     if not p.exists():
         raise ConfigError(
-            "configuration file not found; copy config.example.toml to config.toml and edit "
-            "it, pass --config FILE, or set MAILBOT_CONFIG (run `mailbot demo` for a "
-            "ready-made demo set-up)",
+            "không tìm thấy tệp cấu hình; sao chép config.example.toml thành config.toml rồi "
+            "sửa, hoặc dùng --config TỆP, hoặc đặt biến MAILBOT_CONFIG (chạy thử ngay: "
+            "`mailbot demo`)",
             file=str(p),
         )
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"not valid TOML: {exc}", file=str(p)) from None
+        raise ConfigError(f"không đúng cú pháp TOML: {exc}", file=str(p)) from None
     except UnicodeDecodeError:
-        raise ConfigError("the file must be saved as UTF-8", file=str(p)) from None
+        raise ConfigError("tệp phải được lưu dạng UTF-8", file=str(p)) from None
     return parse_config(data, file=str(p), base_dir=p.resolve().parent)

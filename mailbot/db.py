@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -35,6 +36,8 @@ def get_engine(url: str) -> Engine:
     else:
         url_driver = url
     kwargs: dict[str, Any] = {}
+    if url_driver.startswith("sqlite:///") and ":memory:" not in url_driver:
+        Path(url_driver[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     if url_driver.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
@@ -43,8 +46,8 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url_driver, **kwargs)
     except Exception as exc:  # bad URL, missing driver
         raise ConfigError(
-            f"cannot use database_url {url!r}: {exc}; for PostgreSQL install psycopg "
-            "(pip install 'psycopg[binary]') and write postgresql://user@host/dbname",
+            f"không dùng được database_url {url!r}: {exc}; với PostgreSQL cần cài psycopg "
+            "(pip install 'psycopg[binary]') và viết postgresql://user:pass@host/tên_csdl",
             key="database_url",
         ) from exc
     if url_driver.startswith("sqlite"):
@@ -58,8 +61,8 @@ def create_schema(engine: Engine) -> None:
         SQLModel.metadata.create_all(engine)
     except OperationalError as exc:
         raise ConfigError(
-            f"cannot create the database tables: {exc.orig}; check database_url, that the "
-            "folder exists and the database server is running",
+            f"không tạo được các bảng dữ liệu: {exc.orig}; kiểm tra database_url, thư mục "
+            "chứa tệp và máy chủ CSDL đang chạy",
             key="database_url",
         ) from exc
 

@@ -13,6 +13,7 @@ import os
 import re
 import ssl
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import aiosmtplib
@@ -125,8 +126,9 @@ async def _drain_smtp(engine: Engine, config: Config, smtp: SmtpConfig,
         result.retried += 1
 
 
-def drain_once(engine: Engine, config: Config) -> DrainResult:
-    """Send everything that is due, once; safe to call from several processes."""
+def drain_once(engine: Engine, config: Config, *, now: datetime | None = None) -> DrainResult:
+    """Send everything that is due (at `now`, default the present), once; safe to call from
+    several processes."""
     result = DrainResult()
     transport = config.smtp
     if transport is None:
@@ -136,7 +138,7 @@ def drain_once(engine: Engine, config: Config) -> DrainResult:
             file=config.source_file, key="smtp",
         )
     while True:
-        items = outbox.claim_due(engine)
+        items = outbox.claim_due(engine, now=now)
         if not items:
             return result
         before = result.sent + result.failed
