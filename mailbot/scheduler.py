@@ -66,6 +66,42 @@ def reminders_job(config_file: str) -> None:
         log.exception("reminder sweep failed; will try again at the next tick")
 
 
+def idle_watch(config: Config, engine: Engine, scheduler: BlockingScheduler,
+               stop: threading.Event) -> None:
+    """Per IMAP mailbox with IDLE: wake the poll job as soon as the server announces mail."""
+    from mailbot.config import ImapMailbox
+    from mailbot.errors import MailbotError
+    from mailbot.sources.imap import ImapSource
+
+    def watch(mailbox: ImapMailbox) -> None:
+        delay = 5.0
+        while not stop.is_set():
+            try:
+                source = ImapSource(mailbox, engine, base_dir=config.base_dir)
+                try:
+                    while not stop.is_set():
+                        if source.wait_for_mail(timeout=min(config.poll_interval, 290)):
+                            job = scheduler.get_job("poll")
+                            if job is not None:
+                                job.modify(next_run_time=datetime.now(config.tz))
+                        delay = 5.0
+                finally:
+                    source.close()
+            except MailbotError as exc:
+                log.warning("IDLE on %s: %s; retrying in %.0fs", mailbox.name, exc, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, 300.0)
+            except Exception:
+                log.exception("IDLE on %s failed; polling continues", mailbox.name)
+                stop.wait(delay)
+                delay = min(delay * 2, 300.0)
+
+    for mb in config.mailbox:
+        if isinstance(mb, ImapMailbox) and mb.idle:
+            threading.Thread(target=watch, args=(mb,), name=f"idle-{mb.name}",
+                             daemon=True).start()
+
+
 def _hhmm(value: str) -> tuple[int, int]:
     hh, mm = value.split(":")
     return int(hh), int(mm)
@@ -103,14 +139,18 @@ def run_service(config: Config) -> None:
     engine = get_engine(config.resolved_database_url)
     scheduler = build_scheduler(config, engine)
 
+    stop = threading.Event()
+
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.warning("signal %d received: stopping after the running jobs", signum)
+        stop.set()
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     log.warning("mailbot running: %d mailbox(es), poll every %ds", len(config.mailbox),
                 config.poll_interval)
+    idle_watch(config, engine, scheduler, stop)
     scheduler.start()
 
 
