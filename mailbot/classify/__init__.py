@@ -32,3 +32,10 @@ class Classification:
     id_numbers: tuple[str, ...] = ()  # CMND/CCCD, shown to staff only, never logged
     needs_triage: bool = False  # confidence below the threshold: cần phân loại
     extra: dict[str, object] = field(default_factory=dict)
+
+
+# Public API; imported last because these modules use the dataclasses above.
+from mailbot.classify.core import classify  # noqa: E402
+from mailbot.classify.ruleset import RuleSet, load_ruleset  # noqa: E402
+
+__all__ = ["Classification", "RuleHit", "RuleSet", "classify", "load_ruleset"]

@@ -1,0 +1,146 @@
+"""classify(): folding, rule loading, negative rules, machine mail, spam, closings."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from mailbot.classify import classify, load_ruleset
+from mailbot.classify.ruleset import parse_rules
+from mailbot.classify.textnorm import fold
+from mailbot.config import PROJECT_DIR
+from mailbot.errors import RuleError
+from mailbot.parse import ParsedAttachment, ParsedMail
+
+RULES = load_ruleset(PROJECT_DIR / "rules")
+
+
+def mail(new_text: str, subject: str = "", *, headers: dict[str, str] | None = None,
+         from_addr: str = "nguoidan@gmail.com", from_name: str = "Nguyễn Văn A",
+         quoted: str = "", forwarded: str = "", content_type: str = "text/plain",
+         attachments: tuple[ParsedAttachment, ...] = ()) -> ParsedMail:
+    return ParsedMail(
+        message_id="<t@example>", in_reply_to=None, references=(), subject=subject,
+        from_addr=from_addr, from_name=from_name, to_addrs=("thads.kiengiang@moj.gov.vn",),
+        date=datetime(2020, 3, 2, 9, 0, tzinfo=UTC), headers=headers or {},
+        text=new_text + quoted, new_text=new_text, quoted_text=quoted,
+        forwarded_text=forwarded, attachments=attachments, content_type=content_type,
+    )
+
+
+def test_fold_is_form_and_accent_insensitive():
+    s = "Khiếu nại Quyết định ĐƠN"
+    assert fold(s) == fold(unicodedata.normalize("NFD", s)) == "khieu nai quyet dinh don"
+    # windows-1258 style: base letter + combining tone mark
+    assert fold("Kho\u0302\u0301i") == "khoi"
+    assert fold("đ Đ") == "d d"
+
+
+def test_an_abstract_question_about_complaining_is_hoi_dap():
+    c = classify(mail("Cho tôi hỏi: tôi có nên khiếu nại không? Thủ tục khiếu nại như thế nào?"),
+                 RULES)
+    assert c.request_type == "hoi_dap"
+    assert any(h.rule == "kn.cau_hoi_chung" for h in c.hits)
+
+
+def test_a_concrete_complaint_without_diacritics_is_khieu_nai():
+    c = classify(mail("Toi khieu nai quyet dinh ke bien nha cua chap hanh vien Chi cuc THADS "
+                      "huyen Tan Hiep, de nghi huy quyet dinh."), RULES)
+    assert c.request_type == "khieu_nai"
+    assert c.unit == "KG-TANHIEP"
+    assert c.needs_reply and not c.needs_triage
+
+
+def test_request_to_enforce_with_judgment_and_court():
+    c = classify(mail("Tôi có bản án số 45/2017/DSST của TAND huyện Giồng Riềng, bên kia không "
+                      "chịu trả tiền. Tôi làm đơn yêu cầu thi hành án nộp ở đâu?",
+                      "Yêu cầu thi hành án"), RULES)
+    assert c.request_type == "yeu_cau_thi_hanh_an"
+    assert c.judgment_refs == ("45/2017/DS-ST",)
+    assert c.unit == "KG-GIONGRIENG"
+    assert c.instance == "so_tham"
+    assert c.hits, "every decision keeps the rules that fired"
+
+
+def test_denunciation_of_bribe():
+    c = classify(mail("Tôi tố cáo chấp hành viên Chi cục THADS huyện An Biên đòi tiền bồi "
+                      "dưỡng mới làm hồ sơ."), RULES)
+    assert c.request_type == "to_cao"
+    assert c.unit == "KG-ANBIEN"
+
+
+def test_auto_submitted_header_makes_machine_mail():
+    c = classify(mail("Tôi đang nghỉ phép đến thứ Hai.", "Trả lời tự động: Re: hồ sơ",
+                      headers={"auto-submitted": "auto-replied"}), RULES)
+    assert (c.request_type, c.machine_kind, c.needs_reply) == ("tu_dong", "auto_reply", False)
+    assert c.unit is None and c.judgment_refs == ()
+
+
+def test_delivery_report_is_a_bounce():
+    c = classify(mail("Delivery to the following recipient failed permanently.",
+                      "Undelivered Mail Returned to Sender", from_addr="mailer-daemon@x.vn",
+                      content_type="multipart/report",
+                      headers={"content-type": "multipart/report; report-type=delivery-status"}),
+                 RULES)
+    assert (c.request_type, c.machine_kind) == ("tu_dong", "bounce")
+
+
+def test_colleague_forwarding_a_citizen_mail_is_not_machine_mail():
+    c = classify(mail("Chuyển Bộ phận một cửa xử lý giúp.", "Fwd: đơn yêu cầu thi hành án",
+                      from_addr="vanphong@moj.gov.vn",
+                      forwarded="Tôi yêu cầu thi hành bản án số 12/2019/DS-ST của TAND thành "
+                                "phố Rạch Giá, bên kia không trả tiền."), RULES)
+    assert c.request_type == "yeu_cau_thi_hanh_an"
+    assert c.unit == "KG-RACHGIA"
+
+
+def test_debt_collection_advert_is_spam_despite_keywords():
+    c = classify(mail("Dịch vụ đòi nợ thuê, thu hồi công nợ, hỗ trợ yêu cầu thi hành án nhanh. "
+                      "Cam kết hiệu quả, tư vấn miễn phí.", "Thu hồi nợ khó đòi"), RULES)
+    assert c.request_type == "thu_rac" and not c.needs_reply
+
+
+def test_archive_attachment_phishing_is_spam():
+    att = ParsedAttachment("thong_bao.zip", "application/zip", b"PK")
+    c = classify(mail("Đề nghị Ông/Bà tải về, giải nén và xem nội dung.",
+                      "Thông báo cưỡng chế", from_name="Tòa án nhân dân",
+                      from_addr="toaan.thongbao@gmail.com", attachments=(att,)), RULES)
+    assert c.request_type == "thu_rac"
+
+
+def test_closing_thanks_needs_no_reply():
+    c = classify(mail("Dạ tôi đã nhận đủ tiền rồi. Cảm ơn Cục nhiều."), RULES)
+    assert c.request_type == "hoi_dap" and not c.needs_reply
+
+
+def test_quoted_office_text_is_not_evidence():
+    c = classify(mail("Cảm ơn, tôi đã nhận được.",
+                      quoted="> Đơn khiếu nại của ông về quyết định kê biên số 12/QĐ-CCTHADS"),
+                 RULES)
+    assert c.request_type == "hoi_dap" and c.enforcement_refs == ()
+
+
+def test_no_evidence_means_triage():
+    c = classify(mail("xyz"), RULES)
+    assert c.needs_triage and c.confidence < 0.5
+
+
+def test_rule_errors_name_the_file_and_rule():
+    base = {"types": {t: t for t in ("yeu_cau_thi_hanh_an", "xac_nhan_ket_qua", "khieu_nai",
+                                     "to_cao", "hoi_dap", "tu_dong", "thu_rac")}}
+    bad = dict(base, rule=[{"name": "x.sai", "phrases": ["a"], "score": {"khieu_nai_x": 1}}])
+    with pytest.raises(RuleError, match=r"rules/classification.toml: quy tắc x.sai"):
+        parse_rules(bad, "rules/classification.toml")
+    bad = dict(base, rule=[{"name": "x.re", "patterns": ["("], "score": {"khieu_nai": 1}}])
+    with pytest.raises(RuleError, match="x.re"):
+        parse_rules(bad, "f.toml")
+    with pytest.raises(RuleError, match="thiếu"):
+        parse_rules({"types": {}}, "f.toml")
+
+
+def test_missing_rules_dir_is_a_rule_error(tmp_path: Path):
+    with pytest.raises(RuleError, match="classification.toml"):
+        load_ruleset(tmp_path)
