@@ -179,7 +179,7 @@ class Pipeline:
 
     def _message_row(self, mail: ParsedMail, raw: bytes, key: str, arrived: datetime,
                      result: Classification, source_name: str) -> MailMessage:
-        sent_at = mail.date.astimezone(UTC).replace(tzinfo=None) if mail.date else None
+        sent_at = mail.date.astimezone(UTC) if mail.date else None
         return MailMessage(
             direction="in",
             message_id=mail.message_id,
@@ -191,7 +191,7 @@ class Pipeline:
             from_name=mail.from_name[:320],
             to_addr=", ".join(mail.to_addrs)[:2000],
             sent_at=sent_at,
-            received_at=arrived.astimezone(UTC).replace(tzinfo=None),
+            received_at=arrived.astimezone(UTC),
             request_type=result.request_type,
             machine_kind=result.machine_kind,
             needs_reply=result.needs_reply,
@@ -306,7 +306,7 @@ class Pipeline:
             judgment_refs=list(result.judgment_refs),
             enforcement_refs=list(result.enforcement_refs),
             explanation=explanation(result),
-            received_at=arrived.astimezone(UTC).replace(tzinfo=None),
+            received_at=arrived.astimezone(UTC),
             effective_receipt=effective,
             due_at=due,
             closed_at=closed_at,

@@ -31,6 +31,7 @@ from mailbot.dossier.models import (
     Dossier,
     MailMessage,
     OutboxItem,
+    as_utc,
 )
 from mailbot.errors import TemplateError
 
@@ -137,7 +138,7 @@ def _limitation_warning(dossier: Dossier) -> bool:
 def dossier_context(config: Config, dossier: Dossier, **extra: Any) -> dict[str, Any]:
     """The variables every citizen mail template receives (see templates/README.md)."""
     tz = config.tz
-    received_local = dossier.received_at.replace(tzinfo=UTC).astimezone(tz)
+    received_local = as_utc(dossier.received_at).astimezone(tz)
     expl = dossier.explanation or {}
     ctx: dict[str, Any] = {
         "office": {
@@ -228,7 +229,7 @@ def autoreplies_today(session: Session, config: Config, dossier_id: int, to: str
     tz = config.tz
     now_local = datetime.now(tz)
     start_local = now_local.replace(hour=0, minute=0, second=0, microsecond=0)
-    start_utc = start_local.astimezone(UTC).replace(tzinfo=None)
+    start_utc = start_local.astimezone(UTC)
     end_utc = start_utc + timedelta(days=1)
     stmt = select(func.count()).select_from(OutboxItem).where(
         OutboxItem.dossier_id == dossier_id,

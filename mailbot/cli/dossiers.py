@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Any
 
 import click
@@ -18,6 +17,7 @@ from mailbot.dossier.models import (
     Dossier,
     MailMessage,
     OutboxItem,
+    as_utc,
 )
 
 
@@ -25,7 +25,7 @@ def _iso(dt: Any) -> str | None:
     if dt is None:
         return None
     if hasattr(dt, "hour"):
-        return dt.replace(tzinfo=UTC).isoformat()
+        return as_utc(dt).isoformat()
     return dt.isoformat()
 
 
@@ -145,14 +145,14 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
                + (f"{d.due_at:%d/%m/%Y}" if d.due_at else "không có"))
     click.echo("Thư:")
     for m in msgs:
-        when = m.received_at.replace(tzinfo=UTC).astimezone(tz)
+        when = as_utc(m.received_at).astimezone(tz)
         arrow = "←" if m.direction == "in" else "→"
         click.echo(f"  {arrow} {when:%d/%m/%Y %H:%M} {m.disposition:<14} {m.subject}")
         for a in atts[m.id]:
             click.echo(f"      tệp đính kèm: {a.filename} ({a.size} byte)")
     click.echo("Lịch sử:")
     for e in events:
-        when = e.at.replace(tzinfo=UTC).astimezone(tz)
+        when = as_utc(e.at).astimezone(tz)
         click.echo(f"  {when:%d/%m/%Y %H:%M} {e.actor:<18} {e.action} {e.detail or ''}")
 
 

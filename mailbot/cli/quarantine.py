@@ -8,7 +8,7 @@ import click
 from sqlmodel import Session, select
 
 from mailbot.cli._common import echo_json, get_config, get_db
-from mailbot.dossier.models import Quarantined
+from mailbot.dossier.models import Quarantined, as_utc
 
 
 @click.group("quarantine", help="Thư bị cách ly (không xử lý được): xem, xuất, xử lý lại.")
@@ -27,13 +27,13 @@ def list_cmd(ctx: click.Context, as_json: bool) -> None:
                             .order_by(Quarantined.at)).all()
     if as_json:
         echo_json([{"id": q.id, "mailbox": q.mailbox, "ref": q.source_ref, "stage": q.stage,
-                    "reason": q.reason, "at": q.at.replace(tzinfo=UTC).isoformat(),
+                    "reason": q.reason, "at": as_utc(q.at).isoformat(),
                     "size": len(q.raw)} for q in rows])
         return
     if not rows:
         click.echo("Không có thư nào bị cách ly.")
     for q in rows:
-        when = q.at.replace(tzinfo=UTC).astimezone(tz)
+        when = as_utc(q.at).astimezone(tz)
         click.echo(f"#{q.id} {when:%d/%m/%Y %H:%M} hộp thư {q.mailbox} ({q.stage}): {q.reason}")
 
 
@@ -70,7 +70,7 @@ def retry_cmd(ctx: click.Context, qid: int) -> None:
     if unit is None:
         raise click.ClickException(f"hộp thư {mailbox} không còn trong cấu hình")
     fetched = FetchedMail(mailbox=mailbox, ref=f"quarantine:{qid}", raw=raw,
-                          arrived_at=at.replace(tzinfo=UTC) if at else datetime.now(UTC))
+                          arrived_at=as_utc(at) if at else datetime.now(UTC))
     outcome = Pipeline(config, engine).process(mailbox, unit, fetched)
     if outcome.action == "quarantined":
         raise click.ClickException(f"vẫn không xử lý được: {outcome.reason}")

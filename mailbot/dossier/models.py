@@ -2,7 +2,8 @@
 outbox, mailbox cursors, quarantine, users and satisfaction ratings.
 
 Conventions, so that SQLite and PostgreSQL behave the same:
-- every ``datetime`` column holds naive UTC (``mailbot.dossier.models.utcnow()``);
+- every ``datetime`` column holds aware UTC (``utcnow()``): sqlmodel's ``UTCDateTime`` columns
+  refuse naive values and return aware ones; ``as_utc()`` reads any value safely;
 - every ``date`` column (effective receipt, due dates) is a calendar date in the office's
   time zone (Asia/Ho_Chi_Minh by default);
 - lists and explanations are JSON columns.
@@ -19,11 +20,16 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    """Naive UTC now: the one time representation stored in the database."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Aware UTC now: the one time representation stored in the database."""
+    return datetime.now(UTC)
 
 
-class RequestType(str, enum.Enum):
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC from a stored value (a naive one, from an older database, is UTC)."""
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class RequestType(enum.StrEnum):
     """Request types (loại yêu cầu), named as a clerk names them."""
 
     yeu_cau_thi_hanh_an = "yeu_cau_thi_hanh_an"  # request to enforce a judgment
@@ -54,7 +60,7 @@ REQUEST_TYPE_LABELS: dict[str, str] = {
 }
 
 
-class DossierStatus(str, enum.Enum):
+class DossierStatus(enum.StrEnum):
     """Dossier status (trạng thái hồ sơ), the workflow of the one-stop register."""
 
     moi = "moi"  # new: logged, acknowledgement not yet sent
@@ -271,6 +277,7 @@ class Rating(SQLModel, table=True):
     token_hash: str = Field(unique=True, max_length=64)
     expires_at: datetime
     used_at: datetime | None = None
-    level: str | None = Field(default=None, max_length=30)  # rat_hai_long | hai_long | chua_hai_long
+    # rat_hai_long | hai_long | chua_hai_long
+    level: str | None = Field(default=None, max_length=30)
     comment: str = Field(default="", max_length=2000)
     created_at: datetime = Field(default_factory=utcnow)
