@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from email.utils import parseaddr
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -36,7 +38,7 @@ from mailbot.errors import MailbotError, ParseError
 from mailbot.match import find_bounced, find_thread
 from mailbot.parse import ParsedMail, parse_mail
 from mailbot.quarantine import quarantine
-from mailbot.replies import enqueue_ack
+from mailbot.replies import enqueue_ack, may_autoreply
 from mailbot.sources import FetchedMail, MailSource
 
 log = logging.getLogger("mailbot.pipeline")
@@ -97,6 +99,32 @@ class PollResult:
             "errors": self.errors,
             "mails": [asdict(o) for o in self.outcomes],
         }
+
+
+_FORM_NAME = re.compile(r"^\s*(?:Họ và tên|Họ tên|Ho va ten|Ho ten)\s*:\s*(.{2,80}?)\s*$",
+                        re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Citizen:
+    addr: str
+    name: str
+    channel: str  # email | web_form
+
+
+def citizen_of(mail: ParsedMail, result: Classification) -> Citizen:
+    """Who the office answers: the sender, or for a portal web form the citizen it relays.
+
+    A portal sends from a no-reply address and gives the citizen's address in Reply-To
+    (and the name in the form's "Họ và tên" line); answering the portal would go nowhere.
+    """
+    relay = any(h.rule.startswith("web_form") for h in result.hits)
+    reply_to = parseaddr(mail.headers.get("reply-to", ""))[1].strip().lower()
+    if (relay or not may_autoreply(mail.from_addr)) and reply_to and "@" in reply_to:
+        found = _FORM_NAME.search(mail.new_text or mail.text)
+        name = found.group(1) if found else parseaddr(mail.headers.get("reply-to", ""))[0]
+        return Citizen(reply_to, name, "web_form" if relay else "email")
+    return Citizen(mail.from_addr, mail.from_name, "web_form" if relay else "email")
 
 
 def dedupe_key(message_id: str, raw: bytes) -> str:
@@ -284,6 +312,7 @@ class Pipeline:
         now = utcnow()
         unit = result.unit
         handling = unit if unit and unit != "OUTSIDE" else receiving_unit
+        citizen = citizen_of(mail, result)
         code = next_code(session, receiving_unit, effective.year)
         status = DossierStatus.can_phan_loai if result.needs_triage else DossierStatus.moi
         closed_at = None
@@ -300,8 +329,9 @@ class Pipeline:
             status=status.value,
             needs_triage=result.needs_triage,
             confidence=result.confidence,
-            sender_addr=mail.from_addr,
-            sender_name=mail.from_name,
+            channel=citizen.channel,
+            sender_addr=citizen.addr,
+            sender_name=citizen.name,
             subject=mail.subject[:1000],
             judgment_refs=list(result.judgment_refs),
             enforcement_refs=list(result.enforcement_refs),

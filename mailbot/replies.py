@@ -11,6 +11,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from email.header import Header
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
@@ -40,6 +41,9 @@ _NO_AUTOREPLY = re.compile(
     r"^(?:mailer-daemon|postmaster|no-?reply|do-?not-?reply|noreply[-.\w]*|bounces?[-+.\w]*)@",
     re.IGNORECASE,
 )
+
+# Headers set with set_raw() are written as they are; the rest is folded as usual.
+_POLICY = SMTP.clone(refold_source="none")
 
 HUMAN_ACK_KINDS = {
     "yeu_cau_thi_hanh_an": "ack_yeu_cau_thi_hanh_an",
@@ -181,6 +185,17 @@ def dossier_context(config: Config, dossier: Dossier, **extra: Any) -> dict[str,
 # ---- building and enqueueing ----------------------------------------------------------------
 
 
+def encode_subject(subject: str) -> str:
+    """RFC 2047 subject whose leading ASCII part (the "[dossier code]") stays readable."""
+    header = Header(header_name="Subject")
+    head, sep, rest = subject.partition("] ")
+    if sep and head.isascii():
+        header.append(head + "]", "us-ascii")
+        subject = rest
+    header.append(subject, "us-ascii" if subject.isascii() else "utf-8")
+    return header.encode(linesep="\r\n")
+
+
 def build_message(
     config: Config,
     rendered: RenderedMail,
@@ -192,22 +207,27 @@ def build_message(
     automatic: bool = True,
     dossier_code: str | None = None,
 ) -> bytes:
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = formataddr((config.office.from_name, config.office.from_addr))
+    # Message-IDs must never be folded into RFC 2047 encoded words: clients would not
+    # recognise them in In-Reply-To/References and threading would break.
+    msg = EmailMessage(policy=_POLICY)
+    # Subject and From are encoded here: the policy's folder drops the space between two
+    # encoded words, which would glue Vietnamese words together in the reader's client.
+    msg.set_raw("From", formataddr((config.office.from_name, config.office.from_addr),
+                                   charset="utf-8"))
     msg["To"] = to
     if config.office.reply_to:
         msg["Reply-To"] = config.office.reply_to
-    msg["Subject"] = rendered.subject
+    msg.set_raw("Subject", encode_subject(rendered.subject))
     msg["Date"] = format_datetime(datetime.now(config.tz))
     msg["Message-ID"] = message_id
     if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
+        msg.set_raw("In-Reply-To", in_reply_to)
     if references:
         # Keep the header short: the first and the last few ids are what clients need.
         refs = list(references)
         if len(refs) > 10:
             refs = refs[:1] + refs[-9:]
-        msg["References"] = " ".join(refs)
+        msg.set_raw("References", "\r\n ".join(refs))
     # RFC 3834: our automatic mail must never trigger another automatic reply.
     msg["Auto-Submitted"] = "auto-replied" if automatic else "no"
     if automatic:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import mailbox
+import os
 import secrets
 import shutil
 import sys
@@ -126,9 +127,15 @@ def demo_cmd(reset: bool, as_json: bool) -> None:
     marker = demo_dir / ".mau-da-nap"
     samples = _sample_mails()
     if not marker.exists():
-        box = mailbox.Maildir(demo_dir / "hop-thu", create=True)
-        for _when, _name, raw in samples:
-            box.add(raw)
+        # The samples are replayed as they arrived: a file's mtime is its arrival time, so
+        # dates, deadlines and routing follow the Cục/Chi cục structure of those years.
+        new = demo_dir / "hop-thu" / "new"
+        mailbox.Maildir(demo_dir / "hop-thu", create=True)
+        for i, (when, _name, raw) in enumerate(samples):
+            path = new / f"{int(when)}.M{i}P{os.getpid()}.mailbot-demo"
+            path.write_bytes(raw)
+            if when:
+                os.utime(path, (when, when))
         marker.write_text("ok\n", encoding="utf-8")
 
     # The bar goes to stderr so that --json output stays clean.

@@ -153,7 +153,7 @@ class MailMessage(SQLModel, table=True):
     received_at: datetime = Field(default_factory=utcnow, index=True)  # arrival, UTC
     request_type: str | None = Field(default=None, index=True, max_length=40)
     # tu_dong / thu_rac / human / follow_up / bounce / closing: what the pipeline decided.
-    disposition: str = Field(default="human", index=True, max_length=20)
+    disposition: str = Field(default="human", index=True, max_length=40)
     machine_kind: str | None = Field(default=None, max_length=20)
     needs_reply: bool = False
     body_text: str = ""  # full readable text (HTML turned into text)
