@@ -1,0 +1,621 @@
+"""Count dossiers per unit and period in SQL (GROUP BY with CASE): the numbers behind reports.
+
+Definitions (DOMAIN.md §8.2 [A]), status evaluated at the end of the period's last day:
+- a dossier belongs to the period by its ``effective_receipt`` date in [from, to];
+- ``received`` counts human requests only (types in HUMAN_TYPES) and equals
+  resolved_on_time + resolved_late + pending_not_due + pending_overdue;
+- resolved (giải quyết xong) = answered (``answered_at``), or closed with a result other than
+  ``no_reply``, or forwarded (status ``da_chuyen`` / result ``forwarded``: the forward notice is
+  the reply), at or before the period end; its moment is the first of those that applies;
+- on time = local date of that moment ≤ ``due_at`` (no due date counts as on time);
+- open at period end: overdue when ``due_at`` ≤ period end (chưa tới hạn needs due_at > end);
+  while the clock is stopped (``paused_at`` set at or before the end) it is overdue only if it
+  was already past due when paused (due_at < local date of paused_at);
+- closed with ``no_reply`` (closing thanks, duplicates) before the end: no reply was owed, so it
+  is left out of ``received`` and counted in ``closed_without_reply``;
+- dossiers a clerk re-typed as machine mail or spam are left out of ``received``
+  (``marked_machine``); machine mail and spam without a dossier are counted from MailMessage.
+
+Every figure is additive (counts and day histograms), so reports merge exactly (merge.py).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from mailbot.dossier.models import HUMAN_TYPES, AuditEvent, Dossier, MailMessage, Rating
+from mailbot.errors import ExportError
+from mailbot.report.hierarchy import UnitInfo, load_unit_tree, scope, sort_units
+from mailbot.report.periods import Period
+
+HUMAN = tuple(t.value for t in HUMAN_TYPES)
+MACHINE_DISPOSITIONS = ("tu_dong", "thu_rac")
+CHANNELS = ("email", "web_form", "counter")
+RATING_LEVELS = ("rat_hai_long", "hai_long", "chua_hai_long")
+ProgressFn = Callable[[str], None]
+
+
+# ---- SQL helpers that differ between SQLite and PostgreSQL ----------------------------------
+class local_date(FunctionElement[date]):  # noqa: N801  (reads like a SQL function)
+    """Local calendar date of a naive-UTC timestamp, at a fixed offset in minutes."""
+
+    type = Date()
+    inherit_cache = True
+    name = "local_date"
+
+
+@compiles(local_date, "sqlite")
+def _local_date_sqlite(element: local_date, compiler: Any, **kw: Any) -> str:
+    expr, minutes = list(element.clauses)
+    return f"date({compiler.process(expr, **kw)}, '{int(minutes.name):+d} minutes')"
+
+
+@compiles(local_date)
+def _local_date_default(element: local_date, compiler: Any, **kw: Any) -> str:
+    expr, minutes = list(element.clauses)
+    sql = compiler.process(expr, **kw)
+    if getattr(expr.type, "timezone", False):
+        # timestamptz: take its UTC wall time, so the session TimeZone plays no part.
+        sql = f"({sql}) AT TIME ZONE 'UTC'"
+    return f"CAST(({sql}) + INTERVAL '{int(minutes.name)} minutes' AS DATE)"
+
+
+def _local(expr: Any, minutes: int) -> local_date:
+    return local_date(expr, literal_column(str(int(minutes))))
+
+
+class local_on_or_before(FunctionElement[bool]):  # noqa: N801
+    """local_date(ts) <= day, written so the database compares plain values (fast on 1M rows)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "local_on_or_before"
+
+
+@compiles(local_on_or_before, "sqlite")
+def _le_sqlite(element: local_on_or_before, compiler: Any, **kw: Any) -> str:
+    ts, day, minutes = list(element.clauses)
+    m = int(minutes.name)
+    ts_sql, day_sql = compiler.process(ts, **kw), compiler.process(day, **kw)
+    if 0 <= m < 24 * 60:
+        # Local midnight after `day` is `day` at (24h − offset) UTC; SQLite keeps timestamps as
+        # "YYYY-MM-DD HH:MM:SS.ffffff" text, so a text comparison decides without date().
+        cut = 24 * 60 - m
+        return f"({ts_sql} < {day_sql} || ' {cut // 60:02d}:{cut % 60:02d}')"
+    return f"(date({ts_sql}, '{m:+d} minutes') <= {day_sql})"
+
+
+@compiles(local_on_or_before)
+def _le_default(element: local_on_or_before, compiler: Any, **kw: Any) -> str:
+    ts, day, minutes = list(element.clauses)
+    m = int(minutes.name)
+    ts_sql, day_sql = compiler.process(ts, **kw), compiler.process(day, **kw)
+    cut = f"(CAST({day_sql} AS TIMESTAMP) + INTERVAL '{24 * 60 - m} minutes')"
+    if getattr(ts.type, "timezone", False):
+        cut = f"({cut} AT TIME ZONE 'UTC')"
+    return f"({ts_sql} < {cut})"
+
+
+def _on_or_before(ts: Any, day: Any, minutes: int) -> local_on_or_before:
+    return local_on_or_before(ts, day, literal_column(str(int(minutes))))
+
+
+class year_month(FunctionElement[str]):  # noqa: N801
+    """'YYYY-MM' of a date column."""
+
+    type = String()
+    inherit_cache = True
+    name = "year_month"
+
+
+@compiles(year_month, "sqlite")
+def _ym_sqlite(element: year_month, compiler: Any, **kw: Any) -> str:
+    return f"substr({compiler.process(list(element.clauses)[0], **kw)}, 1, 7)"
+
+
+@compiles(year_month)
+def _ym_default(element: year_month, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(list(element.clauses)[0], **kw)}, 'YYYY-MM')"
+
+
+# ---- the additive figures of one unit -------------------------------------------------------
+def _counter() -> dict[str, int]:
+    return {}
+
+
+@dataclass
+class UnitStats:
+    """Every figure of one unit (or a sum of units) for one period; all of them add up."""
+
+    received: int = 0
+    resolved_on_time: int = 0
+    resolved_late: int = 0
+    pending_not_due: int = 0
+    pending_overdue: int = 0
+    closed_without_reply: int = 0
+    forwarded: int = 0
+    reopened: int = 0
+    marked_machine: int = 0
+    # request type → figures of Biểu số 2 (form.TYPE_FIGURES)
+    by_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    by_channel: dict[str, int] = field(default_factory=_counter)
+    machine_mail: dict[str, int] = field(default_factory=_counter)  # tu_dong / thu_rac
+    # working days → number of dossiers
+    first_reply_days: dict[int, int] = field(default_factory=dict)
+    closing_days: dict[int, int] = field(default_factory=dict)
+    ratings: dict[str, int] = field(default_factory=_counter)
+    classified: int = 0
+    corrected: int = 0
+    corrections: dict[str, int] = field(default_factory=_counter)  # "from>to" → count
+    # "YYYY-MM" of effective receipt → received / resolved / resolved_on_time
+    monthly: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    # ---- derived values (never stored as inputs of a merge) ---------------------------------
+    @property
+    def resolved(self) -> int:
+        return self.resolved_on_time + self.resolved_late
+
+    @property
+    def machine_filtered(self) -> int:
+        return sum(self.machine_mail.values())
+
+    @property
+    def on_time_rate(self) -> float | None:
+        return self.resolved_on_time / self.resolved if self.resolved else None
+
+    @property
+    def accuracy(self) -> float | None:
+        return 1 - self.corrected / self.classified if self.classified else None
+
+    def is_empty(self) -> bool:
+        return self == UnitStats()
+
+    def add(self, other: UnitStats) -> None:
+        for f in fields(self):
+            setattr(self, f.name, _plus(getattr(self, f.name), getattr(other, f.name)))
+
+
+def _plus(a: Any, b: Any) -> Any:
+    if isinstance(a, dict):
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = _plus(out[k], v) if k in out else (dict(v) if isinstance(v, dict) else v)
+        return out
+    return a + b
+
+
+def total_of(stats: Iterable[UnitStats]) -> UnitStats:
+    out = UnitStats()
+    for s in stats:
+        out.add(s)
+    return out
+
+
+def percentile(hist: dict[int, int], p: float) -> int | None:
+    """Nearest-rank percentile of a histogram (value → count); exact, so merges agree."""
+    n = sum(hist.values())
+    if not n:
+        return None
+    rank = max(1, math.ceil(p * n - 1e-9))  # nearest rank; the epsilon absorbs float noise
+    seen = 0
+    for value in sorted(hist):
+        seen += hist[value]
+        if seen >= rank:
+            return value
+    return max(hist)
+
+
+@dataclass
+class UnitReport:
+    unit: UnitInfo
+    stats: UnitStats
+
+
+@dataclass
+class Report:
+    """A period's figures for a set of units, Cục first, each followed by its Chi cục."""
+
+    period: Period
+    units: list[UnitReport]
+    timezone: str = "Asia/Ho_Chi_Minh"
+    generated_at: datetime | None = None
+    sources: list[str] = field(default_factory=list)  # export ids merged into this report
+
+    @property
+    def total(self) -> UnitStats:
+        return total_of(u.stats for u in self.units)
+
+    def section(self, level: str) -> UnitStats:
+        return total_of(u.stats for u in self.units if u.unit.level == level)
+
+
+# ---- the queries -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Params:
+    period: Period
+    end_utc: datetime
+    start_utc: datetime
+    minutes: int
+
+
+def _ts(name: str, value: datetime, column: Any) -> Any:
+    """A timestamp parameter typed like `column`: aware UTC for timezone columns (sqlmodel's
+    UTCDateTime), naive UTC otherwise, so PostgreSQL never applies its session time zone."""
+    aware = bool(getattr(column.type, "timezone", False))
+    v = value.replace(tzinfo=UTC) if aware else value
+    return bindparam(name, v, type_=column.type)
+
+
+def _offset_minutes(tz: ZoneInfo, period: Period) -> int:
+    # Fixed offset taken at the period end: exact for zones without DST (Asia/Ho_Chi_Minh).
+    off = datetime.combine(period.end, datetime.min.time(), tzinfo=tz).utcoffset()
+    return int(off.total_seconds() // 60) if off else 0
+
+
+def _resolved_ts(d: Any) -> Any:
+    forwarded = or_(d.c.status == "da_chuyen", d.c.result == "forwarded")
+    return case(
+        (d.c.answered_at.isnot(None), d.c.answered_at),
+        (
+            and_(d.c.closed_at.isnot(None), d.c.result.isnot(None), d.c.result != "no_reply"),
+            d.c.closed_at,
+        ),
+        (forwarded, func.coalesce(d.c.first_reply_at, d.c.closed_at, d.c.updated_at)),
+        else_=None,
+    )
+
+
+def _outcome(d: Any, p: _Params) -> Any:
+    end = _ts("end_utc", p.end_utc, d.c.answered_at)
+    last = bindparam("last_day", p.period.end, type_=Date())
+    res = _resolved_ts(d)
+    paused = and_(d.c.paused_at.isnot(None), d.c.paused_at < end)
+    return case(
+        (
+            res < end,
+            case(
+                (
+                    or_(d.c.due_at.is_(None), _on_or_before(res, d.c.due_at, p.minutes)),
+                    "resolved_on_time",
+                ),
+                else_="resolved_late",
+            ),
+        ),
+        (d.c.closed_at < end, "closed"),
+        (
+            paused,
+            case(
+                # due_at < local date of paused_at: it was already late when the clock stopped
+                (~_on_or_before(d.c.paused_at, d.c.due_at, p.minutes), "pending_overdue"),
+                else_="pending_not_due",
+            ),
+        ),
+        (d.c.due_at <= last, "pending_overdue"),
+        else_="pending_not_due",
+    )
+
+
+def _in_period(d: Any, p: _Params, units: list[str] | None) -> Any:
+    cond = and_(
+        d.c.effective_receipt >= bindparam("first_day", p.period.start, type_=Date()),
+        d.c.effective_receipt <= bindparam("last_day", p.period.end, type_=Date()),
+    )
+    if units is not None:
+        cond = and_(cond, d.c.handling_unit.in_(units))
+    return cond
+
+
+def _flag(cond: Any) -> Any:
+    return func.sum(case((cond, 1), else_=0))
+
+
+def _main_counts(conn: Connection, p: _Params, units: list[str] | None, acc: _Acc) -> None:
+    d = Dossier.__table__
+    outcome = _outcome(d, p).label("outcome")
+    month = year_month(d.c.effective_receipt).label("month")
+    # Month first: rows come in receipt order, so the GROUP BY sorter gets nearly sorted input.
+    q = (
+        select(
+            month,
+            d.c.handling_unit,
+            d.c.request_type,
+            outcome,
+            func.count().label("n"),
+            _flag(d.c.paper_channel == "counter").label("paper_counter"),
+            _flag(d.c.paper_channel == "post").label("paper_post"),
+            _flag(d.c.return_channel == "counter").label("return_counter"),
+            _flag(d.c.return_channel == "notice").label("return_notice"),
+            _flag(or_(d.c.status == "da_chuyen", d.c.result == "forwarded")).label("forwarded"),
+            _flag(d.c.reopened_count > 0).label("reopened"),
+            *(_flag(d.c.channel == ch).label(f"ch_{ch}") for ch in CHANNELS),
+        )
+        .where(_in_period(d, p, units))
+        # By output name: the CASE is evaluated once per row, not again for the grouping.
+        .group_by(
+            *(literal_column(c) for c in ("month", "handling_unit", "request_type", "outcome"))
+        )
+    )
+    for r in conn.execute(q):
+        s = acc.unit(r.handling_unit)
+        n = int(r.n)
+        s.classified += n
+        if r.request_type not in HUMAN:
+            s.marked_machine += n
+            continue
+        if r.outcome == "closed":
+            s.closed_without_reply += n
+            continue
+        s.received += n
+        setattr(s, r.outcome, getattr(s, r.outcome) + n)
+        s.reopened += int(r.reopened)
+        t = s.by_type.setdefault(r.request_type, {})
+        _inc(t, "received", n)
+        _inc(t, r.outcome, n)
+        _inc(t, "paper_counter", int(r.paper_counter))
+        _inc(t, "paper_post", int(r.paper_post))
+        known = 0
+        for ch in CHANNELS:
+            c = int(getattr(r, f"ch_{ch}"))
+            known += c
+            _inc(s.by_channel, ch, c)
+        _inc(s.by_channel, "khac", n - known)
+        m = s.monthly.setdefault(str(r.month), {})
+        _inc(m, "received", n)
+        if r.outcome in ("resolved_on_time", "resolved_late"):
+            s.forwarded += int(r.forwarded)
+            counter, notice = int(r.return_counter), int(r.return_notice)
+            _inc(t, "return_counter", counter)
+            _inc(t, "return_notice", notice)
+            # No return channel recorded: the reply went by e-mail (column 13).
+            _inc(t, "return_email", n - counter - notice)
+            _inc(m, "resolved", n)
+            if r.outcome == "resolved_on_time":
+                _inc(m, "resolved_on_time", n)
+
+
+def _inc(d: dict[Any, int], key: Any, n: int) -> None:
+    if n:
+        d[key] = d.get(key, 0) + n
+
+
+class _WorkdayIndex:
+    """Cumulative working-day counts over a date range: (a, b] lookups in O(log n)."""
+
+    def __init__(self, is_working_day: Callable[[date], bool], first: date, last: date) -> None:
+        self.first = first
+        self.cum: list[int] = []
+        count = 0
+        day = first
+        while day <= last:
+            if is_working_day(day):
+                count += 1
+            self.cum.append(count)
+            day += timedelta(days=1)
+        self._dates = [first + timedelta(days=i) for i in range(len(self.cum))]
+
+    def between(self, a: date, b: date) -> int:
+        ia = bisect.bisect_left(self._dates, a)
+        ib = bisect.bisect_left(self._dates, b)
+        return self.cum[ib] - self.cum[ia]
+
+
+def _durations(
+    conn: Connection,
+    p: _Params,
+    units: list[str] | None,
+    acc: _Acc,
+    calendar: Any,
+) -> None:
+    """Working days from effective receipt to first reply and to closing, as histograms.
+
+    SQL groups by (unit, receipt date, event date); working days are counted once per distinct
+    pair, so the cost does not grow with the number of dossiers.
+    """
+    d = Dossier.__table__
+    end = _ts("end_utc", p.end_utc, d.c.answered_at)
+    human = and_(_in_period(d, p, units), d.c.request_type.in_(HUMAN))
+    first_ts = func.coalesce(d.c.first_reply_at, _resolved_ts(d))
+    # Closing time only for dossiers counted in `received` (resolved by then), not for the
+    # ones closed without a reply.
+    counted_close = and_(d.c.closed_at < end, _resolved_ts(d) < end)
+    first_day = case((first_ts < end, _local(first_ts, p.minutes))).label("first_day")
+    close_day = case((counted_close, _local(d.c.closed_at, p.minutes))).label("close_day")
+    # One scan for both: receipt date first, as the rows arrive in that order.
+    q = (
+        select(
+            d.c.effective_receipt, d.c.handling_unit, first_day, close_day, func.count().label("n")
+        )
+        .where(and_(human, or_(first_ts < end, counted_close)))
+        .group_by(
+            *(
+                literal_column(c)
+                for c in ("effective_receipt", "handling_unit", "first_day", "close_day")
+            )
+        )
+    )
+    pairs: list[tuple[str, str, date, date, int]] = []
+    for r in conn.execute(q):
+        eff = _as_date(r.effective_receipt)
+        if r.first_day is not None:
+            pairs.append(
+                ("first_reply_days", r.handling_unit, eff, _as_date(r.first_day), int(r.n))
+            )
+        if r.close_day is not None:
+            pairs.append(("closing_days", r.handling_unit, eff, _as_date(r.close_day), int(r.n)))
+    if not pairs:
+        return
+    first = min(min(a, b) for _, _, a, b, _ in pairs)
+    last = max(max(a, b) for _, _, a, b, _ in pairs)
+    index = _WorkdayIndex(calendar.is_working_day, first, last)
+    for attr, unit, a, b, n in pairs:
+        # An answer before the effective receipt (mail after 15:00 answered that evening): 0 days.
+        days = max(0, index.between(a, b))
+        _inc(getattr(acc.unit(unit), attr), days, n)
+
+
+def _as_date(v: Any) -> date:
+    if isinstance(v, datetime):
+        return v.date()
+    if isinstance(v, date):
+        return v
+    return date.fromisoformat(str(v)[:10])
+
+
+def _ratings(conn: Connection, p: _Params, units: list[str] | None, acc: _Acc) -> None:
+    d, r = Dossier.__table__, Rating.__table__
+    end = _ts("end_utc", p.end_utc, r.c.used_at)
+    q = (
+        select(d.c.handling_unit, r.c.level, func.count().label("n"))
+        .select_from(r.join(d, r.c.dossier_id == d.c.id))
+        .where(
+            and_(
+                _in_period(d, p, units),
+                d.c.request_type.in_(HUMAN),
+                r.c.used_at.isnot(None),
+                r.c.used_at < end,
+                r.c.level.isnot(None),
+            )
+        )
+        .group_by(d.c.handling_unit, r.c.level)
+    )
+    for row in conn.execute(q):
+        _inc(acc.unit(row.handling_unit).ratings, str(row.level), int(row.n))
+
+
+def _corrections(conn: Connection, p: _Params, units: list[str] | None, acc: _Acc) -> None:
+    d, a = Dossier.__table__, AuditEvent.__table__
+    end = _ts("end_utc", p.end_utc, a.c.at)
+    q = (
+        select(d.c.handling_unit, a.c.dossier_id, a.c.detail)
+        .select_from(a.join(d, a.c.dossier_id == d.c.id))
+        .where(and_(_in_period(d, p, units), a.c.action == "reclassified", a.c.at < end))
+        .order_by(a.c.dossier_id, a.c.at, a.c.id)
+    )
+    seen: set[int] = set()
+    for row in conn.execute(q):
+        s = acc.unit(row.handling_unit)
+        if row.dossier_id not in seen:
+            seen.add(row.dossier_id)
+            s.corrected += 1
+        detail = row.detail or {}
+        _inc(s.corrections, f"{detail.get('from', '?')}>{detail.get('to', '?')}", 1)
+
+
+def _machine_mail(
+    conn: Connection, p: _Params, acc: _Acc, mailbox_units: dict[str, str], default_unit: str
+) -> None:
+    m = MailMessage.__table__
+    q = (
+        select(m.c.source, m.c.disposition, func.count().label("n"))
+        .where(
+            and_(
+                m.c.direction == "in",
+                m.c.dossier_id.is_(None),
+                m.c.disposition.in_(MACHINE_DISPOSITIONS),
+                m.c.received_at >= _ts("start_utc", p.start_utc, m.c.received_at),
+                m.c.received_at < _ts("end_utc", p.end_utc, m.c.received_at),
+            )
+        )
+        .group_by(m.c.source, m.c.disposition)
+    )
+    for row in conn.execute(q):
+        unit = mailbox_unit(row.source or "", mailbox_units) or default_unit
+        _inc(acc.unit(unit).machine_mail, str(row.disposition), int(row.n))
+
+
+def mailbox_unit(source: str, mailbox_units: dict[str, str]) -> str | None:
+    """Unit of the mailbox a mail came from: MailMessage.source starts with the mailbox name."""
+    best = None
+    for name in sorted(mailbox_units, key=len, reverse=True):
+        if source == name or (source.startswith(name) and not source[len(name)].isalnum()):
+            best = mailbox_units[name]
+            break
+    return best
+
+
+class _Acc:
+    def __init__(self) -> None:
+        self.units: dict[str, UnitStats] = defaultdict(UnitStats)
+
+    def unit(self, code: str) -> UnitStats:
+        return self.units[code]
+
+
+# ---- entry point -----------------------------------------------------------------------------
+def compute(
+    engine: Engine,
+    period: Period,
+    *,
+    tz: ZoneInfo,
+    calendar: Any,
+    rules_dir: str | None = None,
+    units: Iterable[str] | None = None,
+    exact: bool = False,
+    mailbox_units: dict[str, str] | None = None,
+    progress: ProgressFn | None = None,
+) -> Report:
+    """The report of `period` for `units` (and their Chi cục unless exact), or for all units.
+
+    `calendar` needs ``is_working_day(date)`` (mailbot.workdays.WorkCalendar);
+    `mailbox_units` maps a mailbox name to its unit, to place machine mail.
+    """
+    step = progress or (lambda _msg: None)
+    minutes = _offset_minutes(tz, period)
+    p = _Params(period, period.end_utc(tz), period.start_utc(tz), minutes)
+    tree = load_unit_tree(rules_dir)
+    span = {"start": period.start, "end": period.end}
+    unknown = sorted(set(units or ()) - set(tree))
+    if unknown:
+        raise ExportError(
+            f"không có đơn vị mã {', '.join(unknown)} trong {rules_dir}/units.toml; "
+            "kiểm tra mã đơn vị (ví dụ KG, KG-RACHGIA)"
+        )
+    wanted = None if units is None else scope(tree, list(units), exact=exact, **span)
+    acc = _Acc()
+    with engine.connect() as conn:
+        step("Đếm hồ sơ theo đơn vị, loại yêu cầu và kết quả")
+        _main_counts(conn, p, wanted, acc)
+        step("Tính thời gian trả lời và đóng hồ sơ (ngày làm việc)")
+        _durations(conn, p, wanted, acc, calendar)
+        step("Đếm đánh giá mức độ hài lòng")
+        _ratings(conn, p, wanted, acc)
+        step("Đếm các lần cán bộ sửa phân loại")
+        _corrections(conn, p, wanted, acc)
+        step("Đếm thư tự động và thư rác")
+        mb_units = mailbox_units or {}
+        roots = [c for c, u in tree.items() if u.parent is None]
+        default_unit = (wanted or [None])[0] or (roots[0] if roots else "KG")
+        _machine_mail(conn, p, acc, mb_units, default_unit)
+    tree = load_unit_tree(rules_dir, extra=acc.units)
+    if wanted is None:
+        # Every unit that existed during the period, and any unit that has figures.
+        codes = scope(tree, None, exact=True, **span) + [c for c in acc.units if c in tree]
+    else:
+        # Figures of units outside the scope (machine mail of another mailbox) are dropped.
+        codes = wanted
+    codes = sort_units(tree, codes)
+    rows = [UnitReport(tree[c], acc.units.get(c, UnitStats())) for c in codes if c in tree]
+    return Report(period, rows, timezone=tz.key, generated_at=datetime.now(tz).replace(tzinfo=None))
