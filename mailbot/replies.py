@@ -117,16 +117,12 @@ def _unit_dict(config: Config, code: str | None, on: date) -> dict[str, Any] | N
     }
 
 
-def _statutory(config: Config, request_type: str) -> list[dict[str, Any]]:
+def _statutory(config: Config, request_type: str, on: date) -> list[dict[str, Any]]:
+    """Statutory limits in force on the receipt date, for the guidance in the mail."""
     from mailbot.deadlines import DeadlinePolicy
 
-    limits = DeadlinePolicy.load(config.rules_path).statutory(request_type)
-    out = []
-    for lim in limits:
-        unit_label = "ngày làm việc" if lim.unit == "wd" else "ngày"
-        out.append({"name": lim.name, "amount": lim.amount, "unit_label": unit_label,
-                    "basis": lim.basis})
-    return out
+    limits = DeadlinePolicy.load(config.rules_path).statutory(request_type, on)
+    return [lim.as_dict() for lim in limits]
 
 
 def _limitation_warning(dossier: Dossier) -> bool:
@@ -171,7 +167,7 @@ def dossier_context(config: Config, dossier: Dossier, **extra: Any) -> dict[str,
             "phone": "", "email": config.office.from_addr, "focal_officer": ""},
         "outside": dossier.unit == "OUTSIDE",
         "outside_hint": str(expl.get("outside_hint", "") or ""),
-        "statutory": _statutory(config, dossier.request_type),
+        "statutory": _statutory(config, dossier.request_type, dossier.effective_receipt),
         "flags": {"limitation_warning": _limitation_warning(dossier)},
         "body": "",
         "forward_target": "",

@@ -12,7 +12,7 @@ import importlib.util
 import logging
 import signal
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -131,6 +131,10 @@ def build_scheduler(config: Config, engine: Engine) -> BlockingScheduler:
             scheduler.add_job(reminders_job, "cron", day_of_week="mon-sat", hour=hh, minute=mm,
                               args=[config.source_file], id=f"reminders-{job_id}",
                               jobstore="db", replace_existing=True)
+        # A sweep at start-up catches up what was missed while the service was down; it
+        # never sends twice (each reminder has its once_key).
+        scheduler.add_job(reminders_job, "date", run_date=now + timedelta(seconds=20),
+                          args=[config.source_file], id="reminders-startup")
     return scheduler
 
 
