@@ -223,7 +223,9 @@ class Config(_Model):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"múi giờ {v!r} không tồn tại; dùng ví dụ \"Asia/Ho_Chi_Minh\"") from exc
+            raise ValueError(
+                f"múi giờ {v!r} không tồn tại; dùng ví dụ \"Asia/Ho_Chi_Minh\""
+            ) from exc
         return v
 
     @model_validator(mode="after")
@@ -266,7 +268,8 @@ class Config(_Model):
 
     @property
     def message_id_domain(self) -> str:
-        return self.office.message_id_domain or self.office.from_addr.rpartition("@")[2] or "mailbot"
+        domain = self.office.message_id_domain or self.office.from_addr.rpartition("@")[2]
+        return domain or "mailbot"
 
 
 def _format_validation(exc: ValidationError, file: str) -> ConfigError:

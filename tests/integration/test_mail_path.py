@@ -68,7 +68,7 @@ def _date_of(raw: bytes) -> float:
 
 def append_corpus(imap: ImapAccount, corpus: Corpus, rows: list[dict[str, Any]]) -> None:
     """APPEND in the order the mails were written, so a thread's first mail comes first."""
-    items = sorted(((_date_of(corpus.raw(r)), r["file"], corpus.raw(r)) for r in rows))
+    items = sorted((_date_of(corpus.raw(r)), r["file"], corpus.raw(r)) for r in rows)
     for _when, _name, raw in items:
         imap.append(raw)
 
