@@ -8,7 +8,6 @@ next working day.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from mailbot.errors import RuleError
+from mailbot.rulefiles import RulesCache
 from mailbot.workdays import WorkCalendar, vi_date
 
 DEADLINES_FILE = "deadlines.toml"
@@ -89,15 +89,20 @@ def _hhmm(value: Any, where: str) -> time:
         hh, mm = str(value).split(":")
         return time(int(hh), int(mm))
     except ValueError:
-        raise RuleError(f'{where}: {value!r} is not a time written "HH:MM", e.g. "15:00"') from None
+        raise RuleError(
+            f'{where}: {value!r} không phải giờ viết dạng "HH:MM", ví dụ "15:00"'
+        ) from None
 
 
 def _office_hours(raw: Any, where: str) -> OfficeHours:
     if not isinstance(raw, dict):
-        raise RuleError(f"{where}: must be a table with 'periods' and 'cutoff'")
+        raise RuleError(f"{where}: phải là một bảng có 'periods' và 'cutoff'")
     extra = set(raw) - {"periods", "cutoff"}
     if extra:
-        raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+        raise RuleError(
+            f"{where}: khóa không được phép: {', '.join(sorted(extra))}; chỉ dùng 'periods' và "
+            "'cutoff'"
+        )
     base = OfficeHours()
     periods = base.periods
     if "periods" in raw:
@@ -105,17 +110,17 @@ def _office_hours(raw: Any, where: str) -> OfficeHours:
             periods = tuple((_hhmm(a, where), _hhmm(b, where)) for a, b in raw["periods"])
         except (TypeError, ValueError):
             raise RuleError(
-                f'{where}: periods must be a list of ["HH:MM", "HH:MM"] pairs'
+                f'{where}: periods phải là danh sách các cặp ["HH:MM", "HH:MM"]'
             ) from None
         if not periods or any(a >= b for a, b in periods):
-            raise RuleError(f"{where}: each period must start before it ends")
+            raise RuleError(f"{where}: mỗi khoảng giờ phải bắt đầu trước khi kết thúc")
     cutoff = _hhmm(raw["cutoff"], where) if "cutoff" in raw else base.cutoff
     return OfficeHours(periods, cutoff)
 
 
 def _statutory(raw: Any, where: str) -> StatutoryLimit:
     if not isinstance(raw, dict):
-        raise RuleError(f"{where}: must be a table")
+        raise RuleError(f"{where}: mục này phải là một bảng")
     allowed = {
         "key",
         "types",
@@ -130,22 +135,30 @@ def _statutory(raw: Any, where: str) -> StatutoryLimit:
     }
     extra = set(raw) - allowed
     if extra:
-        raise RuleError(f"{where}: unknown key(s) {', '.join(sorted(extra))}")
+        raise RuleError(
+            f"{where}: khóa không được phép: {', '.join(sorted(extra))}; các khóa hợp lệ: "
+            + ", ".join(sorted(allowed))
+        )
     for k in ("key", "name", "start", "basis"):
         if not isinstance(raw.get(k), str) or not raw[k].strip():
-            raise RuleError(f"{where}: '{k}' is required (text)")
+            raise RuleError(f"{where}: thiếu '{k}' (văn bản, không để trống)")
     if not isinstance(raw.get("amount"), int) or raw["amount"] <= 0:
-        raise RuleError(f"{where}: 'amount' must be a positive whole number")
+        raise RuleError(f"{where}: 'amount' phải là số nguyên dương")
     if raw.get("unit") not in UNIT_LABELS:
-        raise RuleError(f'{where}: \'unit\' must be "wd", "ngay" or "nam"')
+        raise RuleError(f'{where}: \'unit\' phải là "wd", "ngay" hoặc "nam"')
     if raw.get("tag") not in _TAGS:
-        raise RuleError(f"{where}: 'tag' must be one of {', '.join(_TAGS)}")
+        raise RuleError(f"{where}: 'tag' phải là một trong {', '.join(_TAGS)}")
     types = raw.get("types", [])
     if not isinstance(types, list) or any(t not in _HUMAN for t in types):
-        raise RuleError(f"{where}: 'types' must list request types among {', '.join(_HUMAN)}")
+        raise RuleError(
+            f"{where}: 'types' phải là danh sách loại yêu cầu, chọn trong: {', '.join(_HUMAN)}"
+        )
     for k in ("valid_from", "valid_to"):
         if k in raw and not isinstance(raw[k], date):
-            raise RuleError(f"{where}: '{k}' must be a TOML date, e.g. 2026-07-01 (no quotes)")
+            raise RuleError(
+                f"{where}: '{k}' phải viết dạng ngày TOML, ví dụ {k} = 2026-07-01 (không có "
+                "dấu ngoặc kép)"
+            )
     return StatutoryLimit(
         key=raw["key"],
         name=raw["name"].strip(),
@@ -178,29 +191,13 @@ class DeadlinePolicy:
     def load(cls, rules_dir: Path | str) -> DeadlinePolicy:
         """Read rules_dir/deadlines.toml and calendar.toml; cached per file versions."""
         calendar = WorkCalendar.load(rules_dir)
-        path = Path(rules_dir) / DEADLINES_FILE
-        try:
-            mtime = path.stat().st_mtime_ns
-        except OSError as exc:
-            raise RuleError(
-                f"{path}: deadline rules not found ({exc.strerror}); set rules_dir in the config "
-                "to the folder holding deadlines.toml (the project's rules/ folder has one)"
-            ) from None
-        key = (str(path.resolve()), mtime, id(calendar))
-        cached = _POLICY_CACHE.get(key)
-        if cached is not None:
-            return cached
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise RuleError(f"{path}: not valid TOML: {exc}") from None
-        except UnicodeDecodeError:
-            raise RuleError(f"{path}: the file must be saved as UTF-8") from None
-        policy = cls.from_dict(data, calendar, file=str(path))
-        for k in [k for k in _POLICY_CACHE if k[0] == key[0]]:
-            del _POLICY_CACHE[k]
-        _POLICY_CACHE[key] = policy
-        return policy
+        return _POLICY_CACHE.load(
+            Path(rules_dir) / DEADLINES_FILE,
+            "quy tắc thời hạn",
+            lambda data, file: cls.from_dict(data, calendar, file=file),
+            # A new calendar (calendar.toml edited) means a new policy.
+            depends=id(calendar),
+        )
 
     @classmethod
     def from_dict(
@@ -208,7 +205,10 @@ class DeadlinePolicy:
     ) -> DeadlinePolicy:
         extra = set(data) - {"version", "reply", "office_hours", "statutory"}
         if extra:
-            raise RuleError(f"{file}: unknown top-level key(s) {', '.join(sorted(extra))}")
+            raise RuleError(
+                f"{file}: khóa cấp ngoài cùng không được phép: {', '.join(sorted(extra))}; chỉ "
+                "dùng 'version' và các bảng [reply], [office_hours], [[statutory]]"
+            )
         reply = data.get("reply", {})
         default_wd = reply.get("default_wd", 2)
         due_soon_wd = reply.get("due_soon_wd", 1)
@@ -217,17 +217,17 @@ class DeadlinePolicy:
         for name, wd in [("default_wd", default_wd), *per_type.items()]:
             if not isinstance(wd, int) or not 1 <= wd <= MAX_REPLY_WD:
                 raise RuleError(
-                    f"{file}: [reply] {name} = {wd!r}: the reply deadline must be a whole number "
-                    f"of working days from 1 to {MAX_REPLY_WD} (statutory limits are 05 wd)"
+                    f"{file}: [reply] {name} = {wd!r}: hạn trả lời phải là số nguyên ngày làm "
+                    f"việc từ 1 đến {MAX_REPLY_WD} (thời hạn luật định là 05 ngày làm việc)"
                 )
         unknown = set(per_type) - set(_HUMAN)
         if unknown:
             raise RuleError(
-                f"{file}: [reply.types] unknown request type(s) {', '.join(sorted(unknown))}; "
-                f"use {', '.join(_HUMAN)}"
+                f"{file}: [reply.types] loại yêu cầu không tồn tại: "
+                f"{', '.join(sorted(unknown))}; dùng một trong: {', '.join(_HUMAN)}"
             )
         if not isinstance(due_soon_wd, int) or due_soon_wd < 0:
-            raise RuleError(f"{file}: [reply] due_soon_wd must be a whole number ≥ 0")
+            raise RuleError(f"{file}: [reply] due_soon_wd phải là số nguyên ≥ 0")
         hours = data.get("office_hours", {})
         default_hours = _office_hours(hours.get("default", {}), f"{file}: [office_hours.default]")
         unit_hours = {
@@ -241,7 +241,10 @@ class DeadlinePolicy:
         keys = [lim.key for lim in limits]
         dup = {k for k in keys if keys.count(k) > 1 and not _versioned(limits, k)}
         if dup:
-            raise RuleError(f"{file}: [[statutory]] key(s) repeated: {', '.join(sorted(dup))}")
+            raise RuleError(
+                f"{file}: [[statutory]] trùng key: {', '.join(sorted(dup))}; mỗi key chỉ dùng "
+                "một lần, trừ khi mỗi phiên bản có valid_from hoặc valid_to"
+            )
         return cls(
             calendar=calendar,
             reply_wd=per_type,
@@ -298,7 +301,11 @@ class DeadlinePolicy:
         for lim in self.limits:
             if lim.key == key and (on is None or lim.valid_on(on)):
                 return lim
-        raise RuleError(f"{DEADLINES_FILE}: no [[statutory]] entry with key {key!r}")
+        when = f" có hiệu lực ngày {vi_date(on)}" if on else ""
+        raise RuleError(
+            f"{DEADLINES_FILE}: không có mục [[statutory]] nào với key {key!r}{when}; thêm mục "
+            "này vào tệp deadlines.toml trong thư mục rules_dir"
+        )
 
     def statutory_due(self, limit: StatutoryLimit, start: date) -> date:
         """Last day of a statutory limit counted from `start` (start not counted)."""
@@ -342,7 +349,7 @@ class DeadlinePolicy:
         return self.calendar.working_days_between(today, due)
 
 
-_POLICY_CACHE: dict[tuple[str, int, int], DeadlinePolicy] = {}
+_POLICY_CACHE: RulesCache[DeadlinePolicy] = RulesCache()
 
 
 def _versioned(limits: tuple[StatutoryLimit, ...], key: str) -> bool:

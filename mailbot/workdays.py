@@ -8,7 +8,6 @@ or off. Counting follows BLDS 2015 Điều 147: the start day is not counted.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Literal
 import holidays
 
 from mailbot.errors import RuleError
+from mailbot.rulefiles import RulesCache
 
 CALENDAR_FILE = "calendar.toml"
 
@@ -86,52 +86,64 @@ def _parse_entries(data: dict[str, Any], file: str) -> list[CalendarEntry]:
     unknown = set(data) - {"version", "entry"}
     if unknown:
         raise RuleError(
-            f"{file}: unknown top-level key(s) {', '.join(sorted(unknown))}; only 'version' and "
-            "[[entry]] tables are allowed"
+            f"{file}: khóa cấp ngoài cùng không được phép: {', '.join(sorted(unknown))}; chỉ "
+            "dùng 'version' và các bảng [[entry]]"
         )
     raw_entries = data.get("entry", [])
     if not isinstance(raw_entries, list):
-        raise RuleError(f"{file}: 'entry' must be an array of tables written [[entry]]")
+        raise RuleError(f"{file}: 'entry' phải là mảng các bảng, viết [[entry]]")
     entries: list[CalendarEntry] = []
     for i, raw in enumerate(raw_entries, start=1):
         where = f"{file}: [[entry]] #{i}"
         if not isinstance(raw, dict):
-            raise RuleError(f"{where}: must be a table")
+            raise RuleError(f"{where}: mục này phải là một bảng")
         extra = set(raw) - _ALLOWED_KEYS
         if extra:
             raise RuleError(
-                f"{where}: unknown key(s) {', '.join(sorted(extra))}; allowed: "
+                f"{where}: khóa không được phép: {', '.join(sorted(extra))}; các khóa hợp lệ: "
                 + ", ".join(sorted(_ALLOWED_KEYS))
             )
         kind = raw.get("kind")
         if kind not in _KINDS:
-            raise RuleError(f"{where}: kind must be one of {', '.join(_KINDS)}, not {kind!r}")
+            raise RuleError(
+                f"{where}: kind phải là một trong {', '.join(_KINDS)}, không phải {kind!r}"
+            )
         fields: dict[str, date] = {}
         for key in _FIELDS[kind]:
             value = raw.get(key)
             # TOML dates load as datetime.date; a quoted string is a common slip.
             if not isinstance(value, date):
                 raise RuleError(
-                    f"{where}: kind {kind!r} needs '{key}' written as a TOML date, e.g. "
-                    f"{key} = 2026-01-02 (no quotes)"
+                    f"{where}: kind {kind!r} cần '{key}' viết dạng ngày TOML, ví dụ "
+                    f"{key} = 2026-01-02 (không có dấu ngoặc kép)"
                 )
             fields[key] = value
         for key in ("name", "source"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
-                raise RuleError(f"{where}: '{key}' is required (text, Vietnamese)")
+                raise RuleError(f"{where}: thiếu '{key}' (văn bản tiếng Việt, không để trống)")
         tag = raw.get("tag", "[A]")
         if tag not in _TAGS:
-            raise RuleError(f"{where}: tag must be one of {', '.join(_TAGS)}, not {tag!r}")
+            raise RuleError(
+                f"{where}: tag phải là một trong {', '.join(_TAGS)}, không phải {tag!r}"
+            )
         enabled = raw.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise RuleError(f"{where}: enabled must be true or false")
+            raise RuleError(f"{where}: enabled phải là true hoặc false")
         if kind == "swap":
             if fields["day_off"].weekday() >= 5:
-                raise RuleError(f"{where}: day_off {fields['day_off']} is not a weekday")
+                raise RuleError(
+                    f"{where}: day_off {fields['day_off']} không phải ngày thường (Thứ Hai đến "
+                    "Thứ Sáu)"
+                )
             if fields["workday"].weekday() < 5:
-                raise RuleError(f"{where}: workday {fields['workday']} is not a Saturday/Sunday")
+                raise RuleError(
+                    f"{where}: workday {fields['workday']} không phải Thứ Bảy hoặc Chủ nhật"
+                )
         if kind == "working_day" and fields["date"].weekday() < 5:
-            raise RuleError(f"{where}: date {fields['date']} is a weekday, already working")
+            raise RuleError(
+                f"{where}: date {fields['date']} là ngày thường, vốn đã là ngày làm việc; "
+                "working_day chỉ dùng cho Thứ Bảy hoặc Chủ nhật làm bù"
+            )
         entries.append(
             CalendarEntry(
                 kind=kind,
@@ -154,7 +166,7 @@ class _Year:
 class WorkCalendar:
     """Working days of Vietnamese civil servants: Monday–Friday minus days off plus làm bù days."""
 
-    _cache: dict[tuple[str, int], WorkCalendar] = {}
+    _cache: RulesCache[WorkCalendar] = RulesCache()
 
     def __init__(self, entries: list[CalendarEntry] | None = None, *, source: str = "") -> None:
         self.entries: list[CalendarEntry] = list(entries or [])
@@ -165,28 +177,11 @@ class WorkCalendar:
     @classmethod
     def load(cls, rules_dir: Path | str) -> WorkCalendar:
         """Read rules_dir/calendar.toml; cached per file and modification time."""
-        path = Path(rules_dir) / CALENDAR_FILE
-        try:
-            mtime = path.stat().st_mtime_ns
-        except OSError as exc:
-            raise RuleError(
-                f"{path}: calendar file not found ({exc.strerror}); set rules_dir in the config "
-                "to the folder holding calendar.toml (the project's rules/ folder has one)"
-            ) from None
-        key = (str(path.resolve()), mtime)
-        cached = cls._cache.get(key)
-        if cached is not None:
-            return cached
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise RuleError(f"{path}: not valid TOML: {exc}") from None
-        except UnicodeDecodeError:
-            raise RuleError(f"{path}: the file must be saved as UTF-8") from None
-        calendar = cls(_parse_entries(data, str(path)), source=str(path))
-        cls._cache = {k: v for k, v in cls._cache.items() if k[0] != key[0]}
-        cls._cache[key] = calendar
-        return calendar
+        return cls._cache.load(
+            Path(rules_dir) / CALENDAR_FILE,
+            "lịch ngày làm việc",
+            lambda data, file: cls(_parse_entries(data, file), source=file),
+        )
 
     # ---- one year ---------------------------------------------------------------------------
     def _year(self, year: int) -> _Year:

@@ -104,6 +104,27 @@ def test_a_bad_date_is_explained_in_vietnamese(runner: CliRunner) -> None:
     assert "không phải ngày hợp lệ" in result.output
 
 
+def test_help_and_usage_errors_are_in_vietnamese(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["calendar", "add", "--help"])
+    assert result.exit_code == 0
+    assert result.output.startswith("Cách dùng: ")
+    assert "Tùy chọn:" in result.output and "Xem hướng dẫn này rồi thoát." in result.output
+    assert "Show this message" not in result.output
+    result = runner.invoke(cli, ["calendar", "add", "2026-01-01"])
+    assert result.exit_code == 2
+    assert "Lỗi: Thiếu tham số 'N'." in result.output
+    assert "Xem hướng dẫn: 'cli calendar add --help'." in result.output
+    result = runner.invoke(cli, ["calendar", "year", "--rules", "/", "1800"])
+    assert result.exit_code == 2 and "nằm ngoài khoảng" in result.output
+
+
+def test_the_rules_file_error_is_in_vietnamese(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["calendar", "check", "2026-11-24", "--rules", str(tmp_path)])
+    assert result.exit_code != 0
+    text = str(result.exception) + result.output
+    assert "không tìm thấy tệp lịch ngày làm việc" in text and "rules_dir" in text
+
+
 def test_calendar_year_lists_days_off_and_lam_bu(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["calendar", "year", "2026", "--json"])
     assert result.exit_code == 0

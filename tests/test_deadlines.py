@@ -115,13 +115,13 @@ cutoff = "16:00"
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ("[reply]\ndefault_wd = 6\n", "from 1 to 5"),
-        ("[reply.types]\nkhieu_nai = 0\n", "from 1 to 5"),
-        ("[reply.types]\nkhieu = 2\n", "unknown request type"),
+        ("[reply]\ndefault_wd = 6\n", "từ 1 đến 5"),
+        ("[reply.types]\nkhieu_nai = 0\n", "từ 1 đến 5"),
+        ("[reply.types]\nkhieu = 2\n", "loại yêu cầu không tồn tại"),
         ('[office_hours.default]\ncutoff = "3pm"\n', "HH:MM"),
         ('[[statutory]]\nkey = "x"\nname = "x"\namount = 5\nunit = "tuan"\nstart = "s"\n'
          'basis = "b"\ntag = "[V]"\n', "'unit'"),
-        ("[timezone]\n", "unknown top-level"),
+        ("[timezone]\n", "khóa cấp ngoài cùng"),
     ],
 )
 def test_a_wrong_deadline_rule_is_refused_with_the_file_named(

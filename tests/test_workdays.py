@@ -222,13 +222,13 @@ tag = "[A]"
     [
         ('[[entry]]\nkind = "holiday"\ndate = 2027-01-01\nname = "x"\nsource = "y"\n', "kind"),
         ('[[entry]]\nkind = "day_off"\ndate = "2027-01-04"\nname = "x"\nsource = "y"\n',
-         "TOML date"),
+         "ngày TOML"),
         ('[[entry]]\nkind = "day_off"\ndate = 2027-01-04\nname = "x"\n', "'source'"),
         ('[[entry]]\nkind = "swap"\nday_off = 2027-01-09\nworkday = 2027-01-16\nname = "x"\n'
-         'source = "y"\n', "not a weekday"),
+         'source = "y"\n', "không phải ngày thường"),
         ('[[entry]]\nkind = "day_off"\ndate = 2027-01-04\nname = "x"\nsource = "y"\n'
          'tag = "V"\n', "tag"),
-        ("[[entry]\n", "not valid TOML"),
+        ("[[entry]\n", "cú pháp TOML"),
     ],
 )
 def test_a_malformed_rules_file_names_the_file_and_the_entry(

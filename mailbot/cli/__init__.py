@@ -15,7 +15,11 @@ import sys
 import click
 
 from mailbot import __version__
+from mailbot.cli import _vi
 from mailbot.errors import MailbotError
+
+# Before any command is built: Click's own texts (--help, usage errors) in Vietnamese.
+_vi.install()
 
 
 class _Group(click.Group):
@@ -33,7 +37,12 @@ class _Group(click.Group):
         "Bắt đầu nhanh: `mailbot demo` chạy thử với hộp thư mẫu trong thư mục hiện tại."
     ),
 )
-@click.version_option(__version__, prog_name="mailbot")
+@click.version_option(
+    __version__,
+    prog_name="mailbot",
+    help="Xem số phiên bản rồi thoát.",
+    message="%(prog)s, phiên bản %(version)s",
+)
 @click.option(
     "--config",
     "config_path",

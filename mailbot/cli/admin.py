@@ -36,9 +36,16 @@ def check_config_cmd(ctx: click.Context, as_json: bool) -> None:
         echo_json(summary)
         return
     click.echo(f"Cấu hình hợp lệ: {config.source_file}")
-    for key, value in summary.items():
-        if key != "file":
-            click.echo(f"  {key}: {value}")
+    click.echo(f"  Cơ sở dữ liệu (database_url): {summary['database_url']}")
+    click.echo(f"  Múi giờ (timezone): {summary['timezone']}")
+    click.echo(f"  Thư mục quy tắc (rules_dir): {summary['rules_dir']}")
+    click.echo(f"  Thư mục mẫu thư (templates_dir): {summary['templates_dir']}")
+    if not config.mailbox:
+        click.echo("  Hộp thư ([[mailbox]]): chưa khai báo")
+    for m in config.mailbox:
+        click.echo(f"  Hộp thư ([[mailbox]]): {m.name}, đơn vị {m.unit}, kind = {m.kind}")
+    smtp = f"kind = {summary['smtp']}" if summary["smtp"] else "chưa khai báo"
+    click.echo(f"  Máy chủ gửi thư ([smtp]): {smtp}")
 
 
 def _safe_url(url: str) -> str:

@@ -147,13 +147,37 @@ def show_cmd(ctx: click.Context, code: str, as_json: bool) -> None:
     for m in msgs:
         when = as_utc(m.received_at).astimezone(tz)
         arrow = "←" if m.direction == "in" else "→"
-        click.echo(f"  {arrow} {when:%d/%m/%Y %H:%M} {m.disposition:<14} {m.subject}")
+        click.echo(f"  {arrow} {when:%d/%m/%Y %H:%M} {_kind_label(m.disposition):<16} "
+                   f"{m.subject}")
         for a in atts[m.id]:
             click.echo(f"      tệp đính kèm: {a.filename} ({a.size} byte)")
+    from mailbot.web.templating import ACTION_LABELS
+
     click.echo("Lịch sử:")
     for e in events:
         when = as_utc(e.at).astimezone(tz)
-        click.echo(f"  {when:%d/%m/%Y %H:%M} {e.actor:<18} {e.action} {e.detail or ''}")
+        action = ACTION_LABELS.get(e.action, e.action)
+        click.echo(f"  {when:%d/%m/%Y %H:%M} {e.actor:<18} {action} {e.detail or ''}")
+
+
+# What a stored mail is (MailMessage.disposition), as the clerk reads it; unknown codes as is.
+_KIND_LABELS = {
+    "human": "thư yêu cầu",
+    "follow_up": "thư tiếp theo",
+    "closing": "thư kết thúc",
+    "bounce": "thư bị trả về",
+    "tu_dong": "thư tự động",
+    "thu_rac": "thư rác",
+    "reply": "thư trả lời",
+    "supplement": "đề nghị bổ sung",
+    "forward_notice": "báo chuyển đơn",
+}
+
+
+def _kind_label(disposition: str) -> str:
+    if disposition.startswith("ack"):
+        return "thư báo nhận"
+    return _KIND_LABELS.get(disposition, disposition)
 
 
 def register(group: click.Group) -> None:

@@ -69,8 +69,8 @@ def load_secret(config: Config) -> str:
         value = os.environ.get(web.secret_env, "")
         if len(value) < 32:
             raise ConfigError(
-                f"the environment variable {web.secret_env} (web.secret_env) must hold a "
-                "random key of at least 32 characters, e.g. from `openssl rand -hex 32`",
+                f"biến môi trường {web.secret_env} (web.secret_env) phải chứa một khóa ngẫu "
+                "nhiên dài ít nhất 32 ký tự, ví dụ tạo bằng `openssl rand -hex 32`",
                 file=config.source_file, key="web.secret_env",
             )
         return value
@@ -79,11 +79,17 @@ def load_secret(config: Config) -> str:
         try:
             value = path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ConfigError(f"cannot read web.secret_file {path}: {exc.strerror}",
-                              file=config.source_file, key="web.secret_file") from exc
+            raise ConfigError(
+                f"không đọc được tệp khóa phiên {path} (web.secret_file): {exc.strerror}; "
+                "kiểm tra đường dẫn và quyền đọc của tài khoản chạy mailbot",
+                file=config.source_file, key="web.secret_file",
+            ) from exc
         if len(value) < 32:
-            raise ConfigError(f"{path} must hold a random key of at least 32 characters",
-                              file=config.source_file, key="web.secret_file")
+            raise ConfigError(
+                f"tệp {path} phải chứa một khóa ngẫu nhiên dài ít nhất 32 ký tự, ví dụ tạo "
+                "bằng `openssl rand -hex 32`",
+                file=config.source_file, key="web.secret_file",
+            )
         return value
     path = config.data_path / SECRET_FILE_NAME
     if path.exists():
@@ -98,8 +104,8 @@ def load_secret(config: Config) -> str:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise ConfigError(
-            f"cannot create the session key file {path}: {exc.strerror}; make data_dir "
-            "writable or set web.secret_file", file=config.source_file, key="data_dir",
+            f"không tạo được tệp khóa phiên {path}: {exc.strerror}; cấp quyền ghi cho thư "
+            "mục data_dir hoặc đặt web.secret_file", file=config.source_file, key="data_dir",
         ) from exc
     return value
 

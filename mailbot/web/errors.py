@@ -22,8 +22,12 @@ TITLES = {
     500: "Lỗi hệ thống",
 }
 DEFAULT_DETAIL = {
+    400: "Yêu cầu gửi lên không hợp lệ. Hãy tải lại trang rồi thực hiện lại.",
+    403: "Tài khoản của ông/bà không có quyền thực hiện thao tác này.",
     404: "Trang hoặc hồ sơ này không có, hoặc ông/bà không có quyền xem.",
     405: "Thao tác này không được phép trên trang này.",
+    409: "Không thực hiện được thao tác này. Hãy tải lại trang để xem trạng thái mới nhất.",
+    413: "Dữ liệu hoặc tệp gửi lên vượt quá dung lượng cho phép.",
     500: "Đã có lỗi trong hệ thống. Bộ phận kỹ thuật xem nhật ký để biết nguyên nhân.",
 }
 

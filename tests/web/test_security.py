@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 import time_machine
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -13,8 +15,10 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from mailbot.dossier.models import AuditEvent, Dossier, OutboxItem, User
+from mailbot.errors import ConfigError
+from mailbot.web.app import load_secret
 from tests.web.conftest import csrf_of, login
-from tests.web.seed import PASSWORD, Seeded, add_dossier
+from tests.web.seed import PASSWORD, Seeded, add_dossier, make_config
 
 PUBLIC_PREFIXES = ("/public/", "/login", "/static", "/robots.txt")
 
@@ -284,3 +288,20 @@ def test_rating_tokens_are_stored_hashed(client: TestClient, seeded: Seeded,
         stored = s.exec(select(Rating)).one()
         assert stored.token_hash == hashlib.sha256(rating_token.encode()).hexdigest()
         assert rating_token not in (stored.token_hash, stored.comment)
+
+
+def test_a_bad_session_key_setting_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAILBOT_TEST_WEB_KEY", "ngắn")
+    cfg = make_config(tmp_path, "sqlite://", web={"secret_env": "MAILBOT_TEST_WEB_KEY"})
+    with pytest.raises(ConfigError, match="biến môi trường MAILBOT_TEST_WEB_KEY") as err:
+        load_secret(cfg)
+    assert "openssl rand -hex 32" in str(err.value) and "web.secret_env" in str(err.value)
+    (tmp_path / "key.txt").write_text("abc\n", encoding="utf-8")
+    cfg = make_config(tmp_path, "sqlite://", web={"secret_file": str(tmp_path / "key.txt")})
+    with pytest.raises(ConfigError, match="ít nhất 32 ký tự"):
+        load_secret(cfg)
+    cfg = make_config(tmp_path, "sqlite://", web={"secret_file": str(tmp_path / "none.txt")})
+    with pytest.raises(ConfigError, match="không đọc được tệp khóa phiên"):
+        load_secret(cfg)
