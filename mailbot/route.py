@@ -10,6 +10,7 @@ None.  The unit valid on the receipt date is returned (successors after 2025-07-
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,11 +18,16 @@ from mailbot.classify import RuleHit
 from mailbot.classify.textnorm import fold_phrase
 from mailbot.units import OUTSIDE, Units
 
-_COURT = r"(?:toa\s*an\s*nhan\s*dan|toa\s*an\s*nd|tand|toa\s*an|toa)"
+# Court words: toa an nhan dan | toa an nd | tand | toa an | toa.
+# Regexes that open with a lookbehind make the engine try every position of the text; these
+# open with their first letter and check the letter before it afterwards (same matches, but
+# the engine skips quickly to the places where that letter occurs).
+_COURT_WORD = r"(?:oa\s*an\s*nhan\s*dan|oa\s*an\s*nd|and|oa\s*an|oa)"  # after "t"
+_COURT_B = rf"t(?<![a-z]t){_COURT_WORD}"  # a court word at the start of a word
 _LEVEL = r"(?:huyen|h\.|thanh\s*pho|tp\.?|thi\s*xa|tx\.?|quan|q\.|tinh)"
-_OFFICE = (
-    r"(?:chi\s*cuc\s*(?:thi\s*hanh\s*an\s*dan\s*su|thi\s*hanh\s*an|thads|tha|tha\s*ds)?"
-    r"|phong\s*thi\s*hanh\s*an\s*dan\s*su\s*khu\s*vuc)"
+_OFFICE_B = (  # = (?<![a-z]) + the name of a district office
+    r"(?:c(?<![a-z]c)hi\s*cuc\s*(?:thi\s*hanh\s*an\s*dan\s*su|thi\s*hanh\s*an|thads|tha"
+    r"|tha\s*ds)?|p(?<![a-z]p)hong\s*thi\s*hanh\s*an\s*dan\s*su\s*khu\s*vuc)"
 )
 _LEADER_WORD = r"(?:pho\s*chi\s*cuc\s*truong|chi\s*cuc\s*truong|lanh\s*dao\s*chi\s*cuc)"
 # The writer complains about or denounces a Chi cục leader (not: sends the complaint to one).
@@ -32,6 +38,22 @@ _LEADER = re.compile(
     rf"|{_LEADER_WORD}(?:\s+\S+){{0,8}}?\s+(?:da\s+)?(?:doi|nhan|vong|an)\s+tien"
 )
 _APPEAL = re.compile(r"phuc\s*tham|(?<![a-z])-?pt(?![a-z])")
+
+
+class _Names:
+    """Search for whole folded names (spaces as \\s*), as `(?<![a-z])(?:names)(?![a-z])`.
+
+    The pattern starts on the character before a name, a non-letter: the regex engine skips
+    the inside of words quickly; a space is put before the text for a name at its start.
+    """
+
+    def __init__(self, names: Iterable[str]) -> None:
+        alt = "|".join(re.escape(k).replace(r"\ ", r"\s*") for k in names if k)
+        self.regex = re.compile(rf"[^a-z](?=(?P<name>{alt})(?![a-z]))")
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """The match of the name itself (its group 'name'), offsets one too far."""
+        return self.regex.search(" " + text)
 
 
 @dataclass(frozen=True)
@@ -72,39 +94,39 @@ class Router:
         )
         self.place_alt = alt
         self.court_re = re.compile(
-            rf"(?<![a-z]){_COURT}\s*(?:nhan\s*dan\s*)?(?P<lvl>{_LEVEL})?\s*(?P<place>{alt})(?![a-z])"
-            rf"|(?<![a-z])ta\s+(?P<lvl2>{_LEVEL})\s*(?P<place2>{alt})(?![a-z])"
+            rf"t(?<![a-z]t)(?:{_COURT_WORD}\s*(?:nhan\s*dan\s*)?(?P<lvl>{_LEVEL})?\s*"
+            rf"(?P<place>{alt})(?![a-z])|a\s+(?P<lvl2>{_LEVEL})\s*(?P<place2>{alt})(?![a-z]))"
         )
         # "TAND Quận 1", "People's Court of Phu Quoc City", "Phu Quoc People's Court".
-        self.numbered_re = re.compile(rf"(?<![a-z]){_COURT}\s*(?:nhan\s*dan\s*)?quan\s*\d{{1,2}}")
+        self.numbered_re = re.compile(rf"{_COURT_B}\s*(?:nhan\s*dan\s*)?quan\s*\d{{1,2}}")
         self.english_re = re.compile(
             rf"people'?s\s*court\s*of\s*(?:the\s*)?(?:district\s*|city\s*|town\s*)?"
             rf"(?P<place>{alt})(?![a-z])|(?P<place2>{alt})\s*(?:city\s*|town\s*|district\s*)?"
             rf"people'?s\s*court"
         )
-        self.entrusted_re = re.compile(r"(?<![a-z])(?:uy\s*thac|entrusted)(?![a-z])")
-        self.prov_court_re = re.compile(rf"(?<![a-z]){_COURT}\s*(?:cap\s*)?tinh(?![a-z])")
+        self.entrusted_re = re.compile(
+            r"(?:u(?<![a-z]u)y\s*thac|e(?<![a-z]e)ntrusted)(?![a-z])"
+        )
+        self.prov_court_re = re.compile(rf"{_COURT_B}\s*(?:cap\s*)?tinh(?![a-z])")
         hc = "|".join(re.escape(fold_phrase(a)).replace(r"\ ", r"\s*")
                       for a in sorted(p.high_court_aliases, key=len, reverse=True))
-        self.high_re = re.compile(rf"(?<![a-z]){_COURT}\s*(?:nhan\s*dan\s*)?(?:{hc})(?![a-z])")
+        self.high_re = re.compile(rf"{_COURT_B}\s*(?:nhan\s*dan\s*)?(?:{hc})(?![a-z])")
         self.office_re = re.compile(
-            rf"(?<![a-z]){_OFFICE}\s*(?P<lvl>{_LEVEL})?\s*(?P<place>{alt})(?![a-z])"
+            rf"{_OFFICE_B}\s*(?P<lvl>{_LEVEL})?\s*(?P<place>{alt})(?![a-z])"
         )
         self.outside_office_re = re.compile(
-            rf"(?<![a-z])cuc\s*(?:thi\s*hanh\s*an\s*dan\s*su|thi\s*hanh\s*an|thads|tha)\s*"
+            rf"c(?<![a-z]c)uc\s*(?:thi\s*hanh\s*an\s*dan\s*su|thi\s*hanh\s*an|thads|tha)\s*"
             rf"(?:tinh|thanh\s*pho|tp\.?)?\s*(?P<place>{alt})(?![a-z])"
         )
-        cm = "|".join(re.escape(fold_phrase(a)).replace(r"\ ", r"\s*") for a in p.cuc_matters)
-        self.cuc_re = re.compile(rf"(?<![a-z])(?:{cm})(?![a-z])") if cm else None
+        cm = [fold_phrase(a) for a in p.cuc_matters]
+        self.cuc_re = _Names(cm) if cm else None
         local: dict[str, str] = {}
         for u in units.units:
             if u.ambiguous:
                 for name in u.local_places:
                     local[fold_phrase(name)] = u.code
         self.local = local
-        la = "|".join(re.escape(k).replace(r"\ ", r"\s*") for k in sorted(local, key=len,
-                                                                          reverse=True))
-        self.local_re = re.compile(rf"(?<![a-z])(?:{la})(?![a-z])") if la else None
+        self.local_re = _Names(sorted(local, key=len, reverse=True)) if local else None
         prov = [k for k, v in places.items() if v.province]
         pa = "|".join(re.escape(k).replace(r"\ ", r"\s*") for k in sorted(prov, key=len,
                                                                           reverse=True))
@@ -149,7 +171,7 @@ class Router:
         if self.local_re is not None:
             for text in texts:
                 m = self.local_re.search(text)
-                if m and self.local.get(re.sub(r"\s+", " ", m.group(0))) == code:
+                if m and self.local.get(re.sub(r"\s+", " ", m.group("name"))) == code:
                     return code
         return None
 
@@ -182,7 +204,7 @@ class Router:
             found.append((m.start(), "PROV", self.units.province.provincial_court))
         for m in self.numbered_re.finditer(text):
             found.append((m.start(), OUTSIDE, m.group(0)))
-        for m in self.english_re.finditer(text) if "court" in text else ():
+        for m in self.english_re.finditer(text) if "people" in text else ():
             place = self._lookup(m.group("place") or m.group("place2"))
             if place.unit is None:
                 found.append((m.start(), OUTSIDE, place.display))
@@ -288,7 +310,9 @@ def route(
         if personal:
             outside = [o for o in offices if o[1] == OUTSIDE]
             kg_offices = [o for o in offices if o[1].startswith("KG-")]
-            leader = _LEADER.search(text)
+            # Every leader title has "chi cuc" and "truong" or "lanh dao": else no scan.
+            leader = _LEADER.search(text) if "cuc" in text and (
+                "truong" in text or "lanh" in text) else None
             if outside and not kg_offices:
                 unit, reason = OUTSIDE, "route.outside_office"
             elif leader:
@@ -313,7 +337,7 @@ def route(
         if unit is None and not reason and r.cuc_re is not None and r.cuc_re.search(text):
             unit, reason = "KG", "route.cuc_matter"
         # A case entrusted (ủy thác) to another office is handled there now.
-        em = r.entrusted_re.search(text)
+        em = r.entrusted_re.search(text) if "thac" in text or "entrusted" in text else None
         if em and unit not in (None, OUTSIDE):
             after = [o for o in offices if o[0] > em.start() and o[1].startswith("KG-")]
             if after and after[0][1] != unit:

@@ -144,3 +144,83 @@ def test_rule_errors_name_the_file_and_rule():
 def test_missing_rules_dir_is_a_rule_error(tmp_path: Path):
     with pytest.raises(RuleError, match="classification.toml"):
         load_ruleset(tmp_path)
+
+
+# ---------------------------------------------------------------- one-pass phrase scanning
+CORPUS_EML = PROJECT_DIR / "tests" / "data" / "corpus" / "eml"
+
+
+def _corpus_texts() -> list[str]:
+    from mailbot.parse import parse_mail
+
+    out = []
+    for p in sorted(CORPUS_EML.glob("*.eml")):
+        m = parse_mail(p.read_bytes())
+        out += [fold(m.subject), fold(m.new_text + "\n" + m.forwarded_text), fold(m.quoted_text)]
+    return [t for t in out if t]
+
+
+EDGE_TEXTS = [
+    "yêu cầu thi hành án",  # phrases inside phrases: "thi hành án", "yêu cầu THA"...
+    "khiếu nại quyết định kê biên, khieu-nai; khieu_nai/khiếu  nại",
+    "https://csgt-tracuu-phatnguoi.com/tra-cuu simsodep-giare.net hoadon_01.rar",
+    "lời mời: họp; loi moi:x; đã hủy:ok; read: ; zoom.us; 550 5.1.1 *~*~*~*",
+    "khieunai naikhieu nai ankhieu nai",  # glued words and word boundaries
+    "thế nào?thế nàoo bao nhiêu, bao nhieu",
+]
+
+
+def test_scanners_find_what_each_rule_regex_finds():
+    """The section scanners must give, per rule, the first match of the rule's own regex."""
+    from mailbot.classify.types import _first, _phrase_spans
+
+    texts = _corpus_texts() + [fold(t) for t in EDGE_TEXTS]
+    checked = 0
+    for section in RULES.sections.values():
+        for text in texts:
+            spans = _phrase_spans(section, text)
+            for i in section.rules:
+                rule = RULES.rules[i]
+                if rule.patterns is not None:
+                    continue  # phrases only: patterns are searched by their own regex
+                m = rule.regex.search(text)
+                got = _first(spans[i]) if i in spans else None
+                assert got == (m.span() if m else None), (rule.name, text[:80])
+                checked += m is not None
+    assert checked > 500
+
+
+def test_glued_and_overlapping_phrases_fire():
+    c = classify(mail("Tôi làm đơn yêu cầu thi hành án. Xem https://tra-cuu-phatnguoi.top/x"),
+                 RULES)
+    fired = {h.rule for h in c.hits}
+    assert {"yc.yeu_cau_thi_hanh_an", "spam.lua_dao"} <= fired
+    assert all(h.detail for h in c.hits if h.rule.startswith(("yc.", "spam.lua")))
+
+
+def test_fold_fast_paths_equal_the_reference():
+    import random
+
+    from mailbot.classify.textnorm import _fold_reference
+
+    rng = random.Random(7)
+    pool = [chr(c) for c in [*range(32, 127), *range(0xA0, 0x250), *range(0x300, 0x370),
+                             *range(0x1E00, 0x1F00), 0x200B, 0xAD, 0xFEFF, 0x2013, 0x201C,
+                             0x212B, 0x2260, 0x3000, 9, 10, 13, 0x85, 0x400, 0x4E00, 0xFF21]]
+    for _ in range(20000):
+        s = "".join(rng.choice(pool) for _ in range(rng.randint(0, 12)))
+        assert fold(s) == _fold_reference(s), repr(s)
+    for t in _corpus_texts()[:200]:
+        assert fold(t) == _fold_reference(t)
+
+
+def test_fold_table_covers_every_character_with_vietnamese_marks():
+    import re
+
+    from mailbot.classify.textnorm import _STRIP
+
+    marks = re.compile("[\u0300-\u036f]")
+    missing = [hex(cp) for cp in range(0x80, 0x30000)
+               if cp not in _STRIP and marks.search(unicodedata.normalize("NFD", chr(cp)))
+               and not 0xD800 <= cp < 0xE000]
+    assert missing == []

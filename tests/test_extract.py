@@ -45,3 +45,25 @@ def test_phones_and_ids():
     assert phones(text) == ["0913480216", "02973871559"]
     assert id_numbers(text) == ["371052846", "091085001234"]
     assert id_numbers(fold("số tiền 350000000 đồng")) == []
+
+
+def test_fast_patterns_equal_their_lookbehind_forms():
+    """The patterns open with a digit, not a lookbehind (speed); matches must not change."""
+    import random
+    import re
+
+    from mailbot.classify import extract as ex
+
+    ref_phone = re.compile(r"(?<![\d/.])(?:\+?84[\s.\-]?|0)(\d(?:[\s.\-]?\d){8,9})(?![\d/])")
+    ref_id = re.compile(r"(?<![\d/.\-])(\d{9}|\d{12})(?![\d/.\-])")
+    ref_j = re.compile(REFS.judgment.pattern.replace(
+        r"(?P<no>\d(?<![\d/]\d)\d{0,4})", r"(?<![\d/])(?P<no>\d{1,5})"), re.VERBOSE)
+    assert ref_j.pattern != REFS.judgment.pattern
+    rng = random.Random(3)
+    toks = ["0", "1", "8", "84", "+", "/", "-", " ", ".", "2017", "/ds-st", "qd", "09", "x",
+            "1234567"]
+    for _ in range(20000):
+        s = "".join(rng.choice(toks) for _ in range(rng.randint(0, 12)))
+        for ref, fast in ((ref_phone, ex._PHONE_RE), (ref_id, ex._ID_RE),
+                          (ref_j, REFS.judgment)):
+            assert [m.span() for m in ref.finditer(s)] == [m.span() for m in fast.finditer(s)], s

@@ -38,14 +38,14 @@ def compile_refs(cfg: dict[str, object]) -> RefPatterns:
     restore = {str(k).upper(): str(v) for k, v in dict(j.get("restore", {})).items()}
     st = _alt(stages)
     judgment = re.compile(
-        rf"""(?<![\d/])(?P<no>\d{{1,5}})\s*/\s*(?P<year>(?:19|20)\d{{2}})\s*/\s*
+        rf"""(?P<no>\d(?<![\d/]\d)\d{{0,4}})\s*/\s*(?P<year>(?:19|20)\d{{2}})\s*/\s*
         (?P<code>(?:(?P<qd>{prefix.lower()})(?P<qdstage>{st})?\s*-?\s*)?
                  (?P<ct>{_alt(case_types)})
                  (?:\s*-?\s*(?P<stage>{st}))?)(?![a-z0-9])""",
         re.VERBOSE,
     )
     enforcement = re.compile(
-        rf"""(?<![\d/])(?P<no>\d{{1,6}})\s*/\s*(?P<kind>{_alt(e.get("kinds", ["QD"]))})
+        rf"""(?P<no>\d(?<![\d/]\d)\d{{0,5}})\s*/\s*(?P<kind>{_alt(e.get("kinds", ["QD"]))})
         \s*-\s*(?P<agency>{_alt(e.get("agencies", []))})(?![a-z0-9])""",
         re.VERBOSE,
     )
@@ -68,6 +68,8 @@ def _r(p: RefPatterns, code: str) -> str:
 def judgment_refs(folded: str, p: RefPatterns) -> list[tuple[str, int]]:
     """Normalised judgment refs with their offsets in the folded text, in order of appearance."""
     out: list[tuple[str, int]] = []
+    if "/" not in folded:  # every reference has one: skip the scan
+        return out
     for m in p.judgment.finditer(folded):
         year = int(m["year"])
         if not p.min_year <= year <= p.max_year:
@@ -91,7 +93,9 @@ def judgment_refs(folded: str, p: RefPatterns) -> list[tuple[str, int]]:
 
 def enforcement_refs(folded: str, p: RefPatterns) -> list[tuple[str, int]]:
     """Normalised agency decision numbers (`123/QĐ-CCTHADS`) with offsets."""
-    out = []
+    out: list[tuple[str, int]] = []
+    if "/" not in folded:
+        return out
     for m in p.enforcement.finditer(folded):
         kind = _r(p, m["kind"].upper())
         out.append((f"{int(m['no'])}/{kind}-{m['agency'].upper()}", m.start()))
@@ -100,10 +104,13 @@ def enforcement_refs(folded: str, p: RefPatterns) -> list[tuple[str, int]]:
 
 # Vietnamese phone numbers: mobile 0[35789]x… (10 digits) or landline 02xx (11 digits),
 # written with spaces, dots or dashes, optionally +84.
+# Every pattern here starts with a character and checks the one before it afterwards (a
+# lookbehind first would make the regex engine try every position of the text: slow).
 _PHONE_RE = re.compile(
-    r"(?<![\d/.])(?:\+?84[\s.\-]?|0)(\d(?:[\s.\-]?\d){8,9})(?![\d/])"
+    r"(?:\+(?<![\d/.]\+)84[\s.\-]?|8(?<![\d/.]8)4[\s.\-]?|0(?<![\d/.]0))"
+    r"(\d(?:[\s.\-]?\d){8,9})(?![\d/])"
 )
-_ID_RE = re.compile(r"(?<![\d/.\-])(\d{9}|\d{12})(?![\d/.\-])")
+_ID_RE = re.compile(r"(\d(?<![\d/.\-]\d)(?:\d{8}|\d{11}))(?![\d/.\-])")
 _ID_CONTEXT_RE = re.compile(r"(cmnd|cccd|can cuoc|chung minh|dinh danh|so id|id card)")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mailbot.classify.extract import RefPatterns, compile_refs
+from mailbot.classify.scan import PhraseScanner, PhraseSet
 from mailbot.classify.textnorm import fold_phrase, phrases_regex
 from mailbot.errors import RuleError
 from mailbot.units import Units, load_units
@@ -22,11 +23,24 @@ MACHINE_TYPES = ("tu_dong", "thu_rac")
 ALL_TYPES = HUMAN_TYPES + MACHINE_TYPES
 MACHINE_KINDS = ("auto_reply", "bounce", "list", "notification")
 WHERE = ("subject", "body", "any", "sender", "attachment", "quoted")
+# The parts of a mail that are scanned, and the `in` values of the rules that look at each.
+SECTIONS = {
+    "subject": ("subject", "any"),
+    "body": ("any", "body"),
+    "sender": ("sender",),
+    "attachment": ("attachment",),
+    "quoted": ("quoted",),
+}
 
 
 @dataclass(frozen=True)
 class Rule:
-    """One named rule: a compiled regex over folded text and the scores it adds per type."""
+    """One named rule: folded phrases and regex patterns, and the scores it adds per type.
+
+    Phrases are matched by the section scanners of the RuleSet (one pass per text for all
+    rules); `regex` is the same rule as one regex (phrases, then patterns), the reference
+    for what the scanners must find, used by tests and for short texts.
+    """
 
     name: str
     where: str
@@ -36,10 +50,19 @@ class Rule:
     kind: str | None = None  # machine_kind proposed by a tu_dong rule
     note: str = ""
     max_count: int = 1  # distinct matches counted (a list of adverts' words adds up)
-    # Key words of the phrases: a text holding none of them cannot match (fast skip);
-    # None when the rule has regex patterns, which are always tried.
-    firsts: frozenset[str] | None = None
+    phrases: tuple[str, ...] = ()  # folded
+    patterns: re.Pattern[str] | None = None  # the regex patterns alone, tried after phrases
     needles: tuple[str, ...] | None = None  # literal starts of the patterns (fast skip)
+
+
+@dataclass(frozen=True)
+class Section:
+    """The rules that look at one part of a mail; their phrases merged into one scanner."""
+
+    rules: tuple[int, ...]  # indices into RuleSet.rules, in file order
+    scanner: PhraseScanner
+    owners: tuple[tuple[int, ...], ...]  # phrase id → indices of the rules holding it
+    pattern_rules: tuple[int, ...] = ()  # those of `rules` with regex patterns
 
 
 @dataclass(frozen=True)
@@ -59,11 +82,11 @@ class RuleSet:
     settings: Settings
     refs: RefPatterns
     units: Units
-    closing: re.Pattern[str] | None
-    closing_blockers: re.Pattern[str] | None
+    closing: PhraseSet | None
+    closing_blockers: PhraseSet | None
     closing_max_words: int
     source: str = ""
-    by_where: dict[str, tuple[Rule, ...]] = field(default_factory=dict)
+    sections: dict[str, Section] = field(default_factory=dict)
 
 
 def _compile(phrases: list[str], patterns: list[str], where: str) -> re.Pattern[str]:
@@ -92,17 +115,6 @@ def _scores(value: Any, where: str) -> dict[str, float]:
             raise RuleError(f"{where}: điểm của {k} phải là số")
         out[k] = float(v)
     return out
-
-
-def _key_words(phrases: list[str]) -> frozenset[str] | None:
-    """Longest alphanumeric word of each phrase; None if a phrase has none ("*~*~*")."""
-    keys = set()
-    for p in phrases:
-        ws = re.findall(r"[0-9a-z]+", fold_phrase(p))
-        if not ws:
-            return None
-        keys.add(max(ws, key=len))
-    return frozenset(keys)
 
 
 def _needles(patterns: list[str]) -> tuple[str, ...] | None:
@@ -168,14 +180,33 @@ def parse_rules(data: dict[str, Any], source: str) -> tuple[list[Rule], dict[str
         max_count = raw.get("max_count", 1)
         if not isinstance(max_count, int) or max_count < 1:
             raise RuleError(f"{where}: max_count phải là số nguyên từ 1 trở lên")
-        # Key word of each phrase: its longest word (rarer than the first, so a better filter).
-        firsts = None if patterns else _key_words(phrases)
-        needles = _needles(patterns) if patterns and not phrases else None
+        folded = tuple(dict.fromkeys(f for f in map(fold_phrase, phrases) if f))
         rules.append(
             Rule(name, loc, _compile(phrases, patterns, where), score, sub, kind,
-                 str(raw.get("note", "")), max_count, firsts, needles)
+                 str(raw.get("note", "")), max_count, folded,
+                 _compile([], patterns, where) if patterns else None,
+                 _needles(patterns) if patterns else None)
         )
     return rules, type_names, settings
+
+
+def build_sections(rules: list[Rule]) -> dict[str, Section]:
+    """Merge the phrases of the rules of each section into one scanner (done once per load)."""
+    out = {}
+    for section, wheres in SECTIONS.items():
+        idx = tuple(i for i, r in enumerate(rules) if r.where in wheres)
+        phrase_ids: dict[str, int] = {}
+        owners: list[list[int]] = []
+        for i in idx:
+            for p in rules[i].phrases:
+                pid = phrase_ids.setdefault(p, len(phrase_ids))
+                if pid == len(owners):
+                    owners.append([])
+                owners[pid].append(i)
+        out[section] = Section(idx, PhraseScanner.build(list(phrase_ids)),
+                               tuple(tuple(o) for o in owners),
+                               tuple(i for i in idx if rules[i].patterns is not None))
+    return out
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -197,13 +228,16 @@ def _load(rules_dir: str, stamp: tuple[float, ...]) -> RuleSet:
     closing = data.get("closing", {})
     closing_re = blockers = None
     if closing.get("phrases"):
-        closing_re = _compile(closing["phrases"], closing.get("patterns", []), src + " [closing]")
+        _compile(closing["phrases"], closing.get("patterns", []), src + " [closing]")  # checks
+        pats = closing.get("patterns", [])
+        closing_re = PhraseSet.build(
+            [fold_phrase(p) for p in closing["phrases"]],
+            _compile([], pats, src + " [closing]") if pats else None,
+        )
     if closing.get("blockers"):
-        blockers = _compile(closing["blockers"], [], src + " [closing] blockers")
+        _compile(closing["blockers"], [], src + " [closing] blockers")
+        blockers = PhraseSet.build([fold_phrase(p) for p in closing["blockers"]])
     refs = compile_refs(_read(base / REFERENCES_FILE))
-    by_where: dict[str, list[Rule]] = {}
-    for r in rules:
-        by_where.setdefault(r.where, []).append(r)
     return RuleSet(
         rules=tuple(rules),
         type_names=type_names,
@@ -214,7 +248,7 @@ def _load(rules_dir: str, stamp: tuple[float, ...]) -> RuleSet:
         closing_blockers=blockers,
         closing_max_words=int(closing.get("max_words", 60)),
         source=src,
-        by_where={k: tuple(v) for k, v in by_where.items()},
+        sections=build_sections(rules),
     )
 
 

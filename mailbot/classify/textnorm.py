@@ -7,11 +7,44 @@ import unicodedata
 from functools import lru_cache
 
 # Letters NFD does not decompose; đ/Đ is a separate letter, ơ/ư/â… decompose to a base + mark.
-_EXTRA = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ł": "l", "ø": "o"})
+_EXTRA = {"đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ł": "l", "ø": "o"}
 _SPACE_RE = re.compile(r"[^\S\n]+")
+# Whitespace that fold() must rewrite: a run of two or more, or one that is not a plain space.
+_ODD_SPACE_RE = re.compile(r"[^\S \n]")
 _MARKS_RE = re.compile("[\u0300-\u036f]+")
 # Zero-width and soft-hyphen characters that spammers and HTML editors sprinkle into words.
-_INVISIBLE_RE = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")
+_INVISIBLE = "\u00ad\u200b\u200c\u200d\u2060\ufeff"
+# After NFD, anything but ASCII and combining marks needs the slow path.
+_NOT_SIMPLE_RE = re.compile("[^\x00-\x7f\u0300-\u036f]")
+
+
+def _strip_table() -> dict[int, str | None]:
+    """Per character: its letters without marks (NFD, marks dropped), invisible ones deleted.
+
+    One str.translate with this table gives what NFD + mark removal gives on the whole text,
+    apart from the order of other combining marks, which NFKC (applied after) restores.
+    """
+    table: dict[int, str | None] = {}
+    # The blocks holding characters whose NFD has marks of U+0300-036F (Latin, Greek,
+    # Cyrillic, letterlike and math symbols such as "≠"); a test checks none is missed.
+    for cp in [*range(0x80, 0x2000), *range(0x2100, 0x2300), *range(0x2A00, 0x2B00)]:
+        c = chr(cp)
+        d = _MARKS_RE.sub("", unicodedata.normalize("NFD", _EXTRA.get(c, c)))
+        if d != c:
+            table[cp] = d or None
+    for ch in _INVISIBLE:
+        table[ord(ch)] = None
+    return table
+
+
+_STRIP = _strip_table()
+
+
+def _spaces(text: str) -> str:
+    # Most texts have single spaces only: skip the substitution then.
+    if "  " in text or _ODD_SPACE_RE.search(text) is not None:
+        return _SPACE_RE.sub(" ", text)
+    return text
 
 
 def fold(text: str) -> str:
@@ -22,14 +55,29 @@ def fold(text: str) -> str:
     """
     if not text:
         return ""
-    text = _INVISIBLE_RE.sub("", text)
-    text = unicodedata.normalize("NFD", text.translate(_EXTRA))
-    # Vietnamese tone and vowel marks are all in the Combining Diacritical Marks block.
+    if text.isascii():
+        return _spaces(text.lower())
+    # Usual Vietnamese text: after NFD only ASCII letters and combining marks remain, and
+    # dropping the non-ASCII characters drops exactly the marks.
+    nfd = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "d"))
+    if _NOT_SIMPLE_RE.search(nfd) is None:
+        return _spaces(nfd.encode("ascii", "ignore").decode("ascii").lower())
+    text = text.translate(_STRIP)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    return _spaces(text.lower())
+
+
+def _fold_reference(text: str) -> str:
+    """fold() step by step, slowly; the fast paths above must give the same (tests)."""
+    if not text:
+        return ""
+    text = re.sub(f"[{_INVISIBLE}]", "", text)
+    text = unicodedata.normalize("NFD", text.translate(str.maketrans(_EXTRA)))
     text = _MARKS_RE.sub("", text)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    text = text.lower()
-    return _SPACE_RE.sub(" ", text)
+    return _SPACE_RE.sub(" ", text.lower())
 
 
 @lru_cache(maxsize=4096)
@@ -43,49 +91,43 @@ def has_diacritics(text: str) -> bool:
     return fold(text) != text.lower()
 
 
+ALNUM = "0-9a-z"  # letters and digits of folded text: a phrase starts and ends a word
+_SEP = r"[\s\-_.,:;/]"
+SEP = "<sep>"  # phrase item: a run (possibly empty) of separators between two words
+
+
+def phrase_items(phrase: str) -> list[str]:
+    """A folded phrase as matching items: its characters, and SEP between its words.
+
+    The run between words may be empty: "khieu nai" also matches "khieu-nai" and the
+    "khieunai" of a web address (spam often hides its wording in domain names).
+    """
+    items: list[str] = []
+    for w in fold_phrase(phrase).split():
+        if items:
+            items.append(SEP)
+        items.extend(w)
+    return items
+
+
+def _items_regex(items: list[str]) -> str:
+    return "".join(f"{_SEP}*" if i == SEP else re.escape(i) for i in items)
+
+
 def phrase_regex(phrase: str) -> str:
     """A folded phrase as a regex: word-bounded, any whitespace or punctuation between words.
 
     Writers type "khieu-nai", "khiếu  nại" or "khieu_nai"; a clerk's phrase should still match.
     """
-    words = fold_phrase(phrase).split()
-    body = r"[\s\-_.,:;/]*".join(re.escape(w) for w in words)
-    return rf"(?<![0-9a-z]){body}(?![0-9a-z])"
-
-
-_SEP = r"[\s\-_.,:;/]*"
+    return rf"(?<![{ALNUM}]){_items_regex(phrase_items(phrase))}(?![{ALNUM}])"
 
 
 def phrases_regex(phrases: list[str]) -> str:
-    """Many folded phrases as one word-trie regex (shared prefixes are tried once: fast)."""
-    trie: dict[str, dict] = {}
-    for p in phrases:
-        words = fold_phrase(p).split()
-        if not words:
-            continue
-        node = trie
-        for w in words:
-            node = node.setdefault(w, {})
-        node[""] = {}
+    """Many phrases as one regex; at one position the longest phrase is preferred.
 
-    def build(node: dict[str, dict]) -> str:
-        alts = []
-        end = "" in node
-        for w in sorted((k for k in node if k), key=len, reverse=True):
-            sub = build(node[w])
-            alts.append(re.escape(w) + (f"(?:{_SEP}{sub})?" if sub and "" in node[w]
-                                        else f"{_SEP}{sub}" if sub else ""))
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return body if not end else body  # the end marker is handled by the caller's "?"
-
-    return rf"(?<![0-9a-z])(?:{build(trie)})(?![0-9a-z])"
-
-
-_WORD_RE = re.compile(r"[0-9a-z]+")
-
-
-def words(folded: str) -> frozenset[str]:
-    """The set of words of a folded text, for cheap rule pre-filtering."""
-    return frozenset(_WORD_RE.findall(folded))
+    Used for short texts and as the reference of :mod:`mailbot.classify.scan`, which matches
+    the same phrases in one pass over a long text.
+    """
+    bodies = {_items_regex(it): len(it) for it in map(phrase_items, phrases) if it}
+    alts = sorted(bodies, key=lambda b: (-bodies[b], b))
+    return rf"(?<![{ALNUM}])(?:{'|'.join(alts)})(?![{ALNUM}])"

@@ -5,14 +5,69 @@ from __future__ import annotations
 from collections import defaultdict
 
 from mailbot.classify import RuleHit
-from mailbot.classify.ruleset import Rule, RuleSet
-from mailbot.classify.textnorm import words
+from mailbot.classify.ruleset import Rule, RuleSet, Section
+
+Span = tuple[int, int]
+
+
+_DIGITS = str.maketrans("0123456789", "##########")
 
 
 def _detail(text: str, start: int, end: int) -> str:
     # The matched words only: rules match phrases, never digits of phones or IDs.
     frag = text[start:end].strip()
+    if frag.isascii():
+        return frag.translate(_DIGITS)[:60]
     return "".join("#" if c.isdigit() else c for c in frag)[:60]
+
+
+def _phrase_spans(section: Section, text: str) -> dict[int, list[Span]]:
+    """Rule index → spans of its phrases in text, from one scan for the whole section."""
+    found: dict[int, list[Span]] = {}
+    owners = section.owners
+    for start, end, pid in section.scanner.scan(text):
+        for ri in owners[pid]:
+            spans = found.get(ri)
+            if spans is None:
+                found[ri] = [(start, end)]
+            else:
+                spans.append((start, end))
+    return found
+
+
+def _first(spans: list[Span]) -> Span:
+    # Leftmost; at one position the longest phrase (as the rule's own regex would match).
+    return min(spans, key=lambda s: (s[0], -s[1]))
+
+
+def _distinct(text: str, spans: list[Span]) -> int:
+    """Distinct matched texts among non-overlapping matches, left to right, longest first."""
+    seen = set()
+    last = -1
+    for start, end in sorted(spans, key=lambda s: (s[0], -s[1])):
+        if start >= last:
+            seen.add(text[start:end])
+            last = end
+    return len(seen)
+
+
+def _match(rule: Rule, text: str, spans: list[Span]) -> tuple[Span, int] | None:
+    """(first match, distinct matches counted) of one rule in one text, or None."""
+    first = _first(spans) if spans else None
+    pat = rule.patterns
+    if pat is not None and (rule.needles is None or any(n in text for n in rule.needles)):
+        m = pat.search(text)
+        # At the same position phrases win, as in the rule's single regex.
+        if m is not None and (first is None or m.start() < first[0]):
+            first = m.span()
+        if m is not None and rule.max_count > 1:
+            spans = spans + [x.span() for x in pat.finditer(text)]
+    if first is None:
+        return None
+    count = 1
+    if rule.max_count > 1 and spans:
+        count = min(_distinct(text, spans), rule.max_count)
+    return first, count
 
 
 def score_rules(
@@ -30,38 +85,33 @@ def score_rules(
     kinds: dict[str, float] = defaultdict(float)
     hits: list[RuleHit] = []
     factor = rules.settings.reply_subject_factor if is_reply else 1.0
-
-    tokens: dict[str, frozenset[str]] = {}
-
-    def apply(rule: Rule, where: str, text: str, table: dict[str, float], f: float) -> None:
-        if rule.firsts is not None:
-            tok = tokens.get(where)
-            if tok is None:
-                tok = tokens[where] = words(text)
-            if rule.firsts.isdisjoint(tok):
-                return
-        elif rule.needles is not None and not any(n in text for n in rule.needles):
-            return
-        m = rule.regex.search(text)
-        if m is None:
-            return
-        if rule.max_count > 1:
-            distinct = {x.group(0) for x in rule.regex.finditer(text)}
-            f *= min(len(distinct), rule.max_count)
+    texts = {"subject": subject, "body": body, "sender": sender, "attachment": attachments,
+             "quoted": quoted}
+    # One scan per part of the mail finds the phrases of every rule looking at it; only the
+    # rules with a phrase found, or with regex patterns, are looked at further.
+    found: list[tuple[int, int, str, str, Span, int]] = []
+    for order, (where, section) in enumerate(rules.sections.items()):
+        text = texts[where]
+        if not text or not section.rules:
+            continue
+        spans = _phrase_spans(section, text)
+        for i in section.pattern_rules:
+            spans.setdefault(i, [])
+        for i, rule_spans in spans.items():
+            got = _match(rules.rules[i], text, rule_spans)
+            if got is not None:
+                found.append((i, order, where, text, got[0], got[1]))
+    # File order of the rules, subject before body: hits and sums as one rule after another.
+    found.sort(key=lambda f: (f[0], f[1]))
+    for i, _order, where, text, (start, end), count in found:
+        rule = rules.rules[i]
+        table = rule.subject_score if where == "subject" else rule.score
+        f = (factor if where == "subject" else 1.0) * count
         total = 0.0
         for t, s in table.items():
             scores[t] += s * f
             total += s * f
         if rule.kind:
             kinds[rule.kind] += max(table.get("tu_dong", 0.0), 0.0) * f
-        hits.append(RuleHit(rule.name, round(total, 2), where, _detail(text, m.start(), m.end())))
-
-    texts = {"body": body, "sender": sender, "attachment": attachments, "quoted": quoted}
-    for rule in rules.rules:
-        if rule.where in ("subject", "any") and subject:
-            apply(rule, "subject", subject, rule.subject_score, factor)
-        if rule.where == "any" and body:
-            apply(rule, "body", body, rule.score, 1.0)
-        elif rule.where in texts and texts[rule.where]:
-            apply(rule, rule.where, texts[rule.where], rule.score, 1.0)
+        hits.append(RuleHit(rule.name, round(total, 2), where, _detail(text, start, end)))
     return scores, kinds, hits
