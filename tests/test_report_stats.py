@@ -489,3 +489,26 @@ def test_an_unknown_unit_is_refused_with_its_code(engine: Engine) -> None:
 
     with pytest.raises(ExportError, match="không có đơn vị mã KG-XX"):
         run(engine, units=["KG-XX"])
+
+
+def test_groups_too_large_for_packed_sums_are_counted_field_by_field(
+    engine: Engine, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mailbot.report import stats
+
+    # One bit per field: any (day, unit, type) group of 2 or more rows overflows the packing.
+    for name in ("_OUTCOMES", "_RECEIVED"):
+        packer = getattr(stats, name)
+        monkeypatch.setattr(stats, name, stats._Packed(packer.label, packer.names, bits=1))
+    modes: list[bool] = []
+    read = stats._Packed.read
+
+    def spy(self: Any, r: Any, exact: bool) -> dict[str, int]:
+        modes.append(exact)
+        return read(self, r, exact)
+
+    monkeypatch.setattr(stats._Packed, "read", spy)
+    by_code = {u.unit.code: u.stats for u in run(engine).units}
+    assert modes and all(modes)  # the exact path was taken
+    for unit in UNITS:
+        assert by_code[unit] == expected(register, PERIOD, unit), unit
