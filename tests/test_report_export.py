@@ -222,3 +222,11 @@ def test_web_page_shows_the_leaders_units_and_downloads(
 
 def test_period_on_the_json_is_the_asked_one(report: Any) -> None:
     assert report.period == PERIOD
+
+
+def test_report_page_error_escapes_and_print_page_allows_no_script() -> None:
+    from mailbot.report.web import PRINT_CSP, _error
+
+    body = bytes(_error(400, '<script>alert("x")</script>').body).decode()
+    assert "<script>" not in body and "&lt;script&gt;" in body
+    assert "script-src" not in PRINT_CSP and "default-src 'none'" in PRINT_CSP

@@ -8,6 +8,7 @@ Mount: ``Route("/bao-cao", reports_page, methods=["GET"])``. It reads ``request.
 from __future__ import annotations
 
 from datetime import date
+from html import escape
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -59,10 +60,17 @@ def _env(templates_dir: str) -> Environment:
     )
 
 
+# The printable page is also a standalone document (saved, opened offline, printed), so it keeps
+# its inline styles; scripts stay forbidden.
+PRINT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+             "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+
+
 def _error(status: int, message: str) -> HTMLResponse:
+    # The message can carry query parameters: always escaped.
     return HTMLResponse(
         f'<!doctype html><html lang="vi"><meta charset="utf-8"><title>Báo cáo</title>'
-        f'<p>{message}</p><p><a href="/bao-cao">Quay lại trang báo cáo</a></p></html>',
+        f"<p>{escape(message)}</p><p><a href=\"/bao-cao\">Quay lại trang báo cáo</a></p></html>",
         status_code=status,
     )
 
@@ -121,7 +129,7 @@ async def reports_page(request: Request) -> Response:
             data = await run_in_threadpool(
                 render, report, form, out_fmt, templates_dir=config.templates_path
             )
-            headers = {}
+            headers = {"Content-Security-Policy": PRINT_CSP} if out_fmt == "html" else {}
             if fmt in DOWNLOADS:
                 name = file_name(report, fmt, chosen or None)
                 headers["Content-Disposition"] = f'attachment; filename="{name}"'
