@@ -55,7 +55,7 @@ port = 8000
 
 DEMO_USERS = (
     ("quantri", "admin", [], "Quản trị hệ thống", True),
-    ("lanhdao", "leader", ["KG"], "Lãnh đạo Cục", True),
+    ("lanhdao", "leader", ["*"], "Lãnh đạo Cục", True),  # province-wide (DOMAIN.md §9)
     ("canbo", "clerk", ["KG", "KG-RACHGIA", "KG-PHUQUOC"], "Cán bộ một cửa", False),
 )
 

@@ -111,10 +111,19 @@ def monthly_svg(series: list[MonthPoint], width: int = 720, height: int = 260) -
             f'<rect x="{x:.1f}" y="{top + h - bh:.1f}" width="{bar:.1f}" height="{bh:.1f}" '
             f'fill="#4a78b5"><title>{escape(p.label)}: {p.received} yêu cầu</title></rect>'
         )
-        parts.append(
-            f'<text x="{x + bar / 2:.1f}" y="{top + h + 14}" text-anchor="middle">'
-            f"{escape(p.label[:2])}</text>"
-        )
+        # Month numbers while they fit (~18 px each); over long periods only each January,
+        # labelled with its year, so the labels never run into each other.
+        if step >= 18:
+            tick = p.label[:2]
+        elif p.label.startswith("01/") or i == 0:
+            tick = p.label[3:]
+        else:
+            tick = ""
+        if tick:
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{top + h + 14}" text-anchor="middle">'
+                f"{escape(tick)}</text>"
+            )
         if p.rate is not None:
             points.append(f"{x + bar / 2:.1f},{top + h - h * p.rate:.1f}")
     if points:

@@ -22,6 +22,7 @@ from mailbot.report.form import load_form
 from mailbot.report.hierarchy import UnitInfo, load_unit_tree, scope
 from mailbot.report.periods import Period, current_thads_year, parse_date
 from mailbot.report.stats import Report, compute
+from mailbot.users import ALL_UNITS
 
 LEADER_ROLES = ("leader", "admin")
 DOWNLOADS = ("xlsx", "csv", "json")
@@ -35,11 +36,12 @@ def _user(request: Request) -> Any:
 
 
 def allowed_units(user: Any, tree: dict[str, UnitInfo], period: Period) -> list[str]:
-    """The units a user may report on: admin all; a leader their units and those units' Chi cục."""
+    """The units a user may report on: admin and "*" all; a leader their units and their Chi cục."""
     role = getattr(user, "role", None)
-    if role == "admin":
+    units = getattr(user, "units", None) or []
+    if role == "admin" or ALL_UNITS in units:  # "*": the Cục's province-wide roles
         return scope(tree, None, exact=True, start=period.start, end=period.end)
-    own = [u for u in (getattr(user, "units", None) or []) if u in tree]
+    own = [u for u in units if u in tree]
     return scope(tree, own, exact=False, start=period.start, end=period.end) if own else []
 
 
