@@ -31,13 +31,30 @@ _OFFICE_B = (  # = (?<![a-z]) + the name of a district office
 )
 _LEADER_WORD = r"(?:pho\s*chi\s*cuc\s*truong|chi\s*cuc\s*truong|lanh\s*dao\s*chi\s*cuc)"
 # The writer complains about or denounces a Chi cục leader (not: sends the complaint to one).
+# The words between the verb and the title stay on one line and never say where the đơn was
+# sent ("khiếu nại gửi Chi cục trưởng", "Kính gửi: Chi cục trưởng": the leader decides, he
+# is not the one accused).
+_SENT_TO = r"(?:gui|den|cho|toi|len)(?![a-z])"
 _LEADER = re.compile(
     rf"(?<![a-z])(?:khieu\s*nai|to\s*cao|phan\s*anh|hanh\s*vi\s*cua|quyet\s*dinh(?:\s+\S+){{0,6}}"
-    rf"\s+cua)\s+(?:\S+\s+){{0,3}}?(?:ong\s+|ba\s+)?{_LEADER_WORD}"
+    rf"\s+cua)[ \t]+(?:(?!{_SENT_TO})\S+[ \t]+){{0,3}}?(?:ong\s+|ba\s+)?{_LEADER_WORD}"
     rf"|{_LEADER_WORD}(?:\s+\S+){{0,8}}?\s+(?:ky|ra|ban\s*hanh)\s+quyet\s*dinh"
     rf"|{_LEADER_WORD}(?:\s+\S+){{0,8}}?\s+(?:da\s+)?(?:doi|nhan|vong|an)\s+tien"
 )
 _APPEAL = re.compile(r"phuc\s*tham|(?<![a-z])-?pt(?![a-z])")
+# A decision of the Cục itself (…/QĐ-CTHADS, DOMAIN.md §6.2), or an officer of the Cục (not of
+# a Chi cục, not the Cục trưởng): the case is enforced by the Cục.
+_CUC_DECISION = re.compile(r"q(?<![a-z]q)d\s*-?\s*cthads(?![a-z])")
+_CUC_STAFF = re.compile(
+    r"(?:c(?<![a-z]c)hap\s*hanh\s*vien|c(?<![a-z]c)an\s*bo|t(?<![a-z]t)ham\s*tra\s*vien)"
+    r"\s+(?:cua\s+)?cuc(?![a-z])(?!\s*truong)"
+)
+# The writer asks about the Cục itself: its premises, counter, leaders, figures ("trụ sở Cục",
+# "bộ phận một cửa của Cục", "lãnh đạo Cục", "đến Cục"); greeting or thanking it is not enough.
+_CUC_ITSELF = re.compile(
+    r"(?<![a-z])(?:cua|tai|den|len|o|tru\s*so|lanh\s*dao|gap)\s+(?:quy\s+)?cuc(?![a-z])"
+    r"(?!\s*truong)"
+)
 
 
 class _Names:
@@ -104,6 +121,15 @@ class Router:
             rf"(?P<place>{alt})(?![a-z])|(?P<place2>{alt})\s*(?:city\s*|town\s*|district\s*)?"
             rf"people'?s\s*court"
         )
+        prov_names = "|".join(re.escape(fold_phrase(a)).replace(r"\ ", r"\s*")
+                              for a in sorted(p.aliases, key=len, reverse=True))
+        # The office's own earlier reply quoted back ("Cục THADS tỉnh Kiên Giang <…> đã viết:").
+        self.own_reply_re = re.compile(
+            rf"(?:^|\n)[^\n]*c(?<![a-z]c)uc\s*(?:thi\s*hanh\s*an\s*dan\s*su|thads|tha)\s*"
+            rf"(?:tinh\s*)?(?:{prov_names})(?![a-z])[^\n]{{0,80}}?(?:da\s*viet|wrote)\s*:"
+            rf"|(?:^|\n)\s*(?:from|tu)\s*:\s*c(?<![a-z]c)uc\s*(?:thi\s*hanh\s*an\s*dan\s*su"
+            rf"|thads|tha)\s*(?:tinh\s*)?(?:{prov_names})(?![a-z])"
+        )
         self.entrusted_re = re.compile(
             r"(?:u(?<![a-z]u)y\s*thac|e(?<![a-z]e)ntrusted)(?![a-z])"
         )
@@ -154,6 +180,9 @@ class Router:
                 return v
         return Place(raw, None)
 
+    def _local_code(self, place: Place) -> str:
+        return next(u.code for u in self.units.units if place.display in u.places)
+
     def _ambiguous_unit(self, texts: list[str], place: Place) -> str | None:
         """Resolve an ambiguous district name using every mention of it in the texts."""
         code = next(u.code for u in self.units.units if place.display in u.places)
@@ -175,8 +204,11 @@ class Router:
                     return code
         return None
 
-    def courts(self, text: str, texts: list[str]) -> list[tuple[int, str, str]]:
-        """(offset, unit-or-marker, court display name) for every court named in text."""
+    def courts(self, text: str, texts: list[str], own: bool = False) -> list[tuple[int, str, str]]:
+        """(offset, unit-or-marker, court display name) for every court named in text.
+
+        `own`: the text is the office's own writing, whose ambiguous names are local ones.
+        """
         found: list[tuple[int, str, str]] = []
         for m in self.court_re.finditer(text):
             raw = m.group("place") or m.group("place2")
@@ -189,7 +221,7 @@ class Router:
                     continue
                 found.append((m.start(), "PROV", self.units.province.provincial_court))
             elif place.ambiguous:
-                code = self._ambiguous_unit(texts, place)
+                code = self._local_code(place) if own else self._ambiguous_unit(texts, place)
                 found.append((m.start(), code or "AMBIGUOUS", f"Tòa án nhân dân huyện "
                               f"{place.display}"))
             else:
@@ -208,6 +240,9 @@ class Router:
             place = self._lookup(m.group("place") or m.group("place2"))
             if place.unit is None:
                 found.append((m.start(), OUTSIDE, place.display))
+            elif place.province:
+                # "People's Court of Kien Giang Province": the provincial court.
+                found.append((m.start(), "PROV", self.units.province.provincial_court))
             elif place.unit.startswith("KG-") and not place.ambiguous:
                 unit = self.units.get(place.unit)
                 found.append((m.start(), place.unit, unit.court_name() or "" if unit else ""))
@@ -216,7 +251,8 @@ class Router:
         found.sort()
         return found
 
-    def offices(self, text: str, texts: list[str]) -> list[tuple[int, str]]:
+    def offices(self, text: str, texts: list[str], own: bool = False) -> list[tuple[int, str]]:
+        """(offset, unit code or marker) for every Chi cục named in text (`own`: see courts)."""
         out: list[tuple[int, str]] = []
         for m in self.office_re.finditer(text):
             lvl = (m.group("lvl") or "").strip()
@@ -226,7 +262,8 @@ class Router:
             elif place.province:
                 continue
             elif place.ambiguous:
-                out.append((m.start(), self._ambiguous_unit(texts, place) or "AMBIGUOUS"))
+                code = self._local_code(place) if own else self._ambiguous_unit(texts, place)
+                out.append((m.start(), code or "AMBIGUOUS"))
             else:
                 out.append((m.start(), place.unit))
         for m in self.outside_office_re.finditer(text):
@@ -296,16 +333,19 @@ def route(
         instance = "so_tham"
     unit: str | None = None
     court: str | None = None
+    personal = request_type in ("khieu_nai", "to_cao")
+    # The quoted text is the office's own reply: it names its own Chi cục and courts.
+    own_reply = bool(context) and "cuc" in context and r.own_reply_re.search(context) is not None
     for source, text in (("body", evidence), ("quoted", context)):
         if not text:
             continue
+        own = source == "quoted" and own_reply
         # Cheap guards: most mails name no court or office at all.
-        courts = r.courts(text, texts) if ("toa" in text or "tand" in text or "court" in text
-                                            ) else []
-        offices = r.offices(text, texts) if "cuc" in text else []
+        courts = r.courts(text, texts, own) if ("toa" in text or "tand" in text
+                                                or "court" in text) else []
+        offices = r.offices(text, texts, own) if "cuc" in text else []
         if courts and court is None:
             court = courts[0][2]
-        personal = request_type in ("khieu_nai", "to_cao")
         reason = ""
         if personal:
             outside = [o for o in offices if o[1] == OUTSIDE]
@@ -336,6 +376,10 @@ def route(
                     unit, reason = OUTSIDE, "route.outside_office"
         if unit is None and not reason and r.cuc_re is not None and r.cuc_re.search(text):
             unit, reason = "KG", "route.cuc_matter"
+        if unit is None and not reason and "cthads" in text and _CUC_DECISION.search(text):
+            unit, reason = "KG", "route.cuc_decision"
+        if unit is None and not reason and personal and _CUC_STAFF.search(text):
+            unit, reason = "KG", "route.cuc_staff"
         # A case entrusted (ủy thác) to another office is handled there now.
         em = r.entrusted_re.search(text) if "thac" in text or "entrusted" in text else None
         if em and unit not in (None, OUTSIDE):
@@ -346,12 +390,17 @@ def route(
             hits.append(RuleHit(reason, 1.0, source, unit or ""))
         if unit is not None or reason:
             break
-    if unit is None and not any(h.rule == "route.ambiguous_place" for h in hits) and (
-        request_type == "hoi_dap"
-    ):
-        # A general question to the Cục's mailbox naming no court or office: the Cục answers.
-        unit = "KG"
-        hits.append(RuleHit("route.general_question", 1.0, "body", unit))
+    # Nothing decidable from courts and offices (DOMAIN.md §5.1: then None), except that the
+    # Cục itself is the unit when it already answered this thread, or when the writer asks
+    # about the Cục itself (its counter, premises, leaders).  A general legal question that
+    # names no court or office stays None: the guidance asks which court judged the case.
+    if unit is None and not hits:
+        if own_reply:
+            unit = "KG"
+            hits.append(RuleHit("route.cuc_thread", 1.0, "quoted", unit))
+        elif request_type == "hoi_dap" and "cuc" in evidence and _CUC_ITSELF.search(evidence):
+            unit = "KG"
+            hits.append(RuleHit("route.cuc_itself", 1.0, "body", unit))
     if unit is not None and unit != OUTSIDE and received is not None:
         resolved = units.resolve(unit, received)
         if resolved.code != unit:

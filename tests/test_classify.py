@@ -103,6 +103,75 @@ def test_debt_collection_advert_is_spam_despite_keywords():
     assert c.request_type == "thu_rac" and not c.needs_reply
 
 
+def test_service_offer_with_commercial_signals_is_spam_despite_enforcement_words():
+    # Offer language ("chúng tôi nhận", "quý khách") + commercial signals (%, hotline, liên hệ
+    # ngay) outweigh "thắng kiện", "yêu cầu thi hành án", "không trả tiền".
+    c = classify(mail("Kính chào quý khách, bạn đã thắng kiện mà bên kia không trả tiền? "
+                      "Nộp đơn yêu cầu thi hành án mà chờ lâu? Chúng tôi nhận thu hồi thay bạn, "
+                      "phí 20% số tiền thu được. Liên hệ ngay hotline 0900 000 000.",
+                      "Bản án có hiệu lực mà không thu được tiền?"), RULES)
+    assert c.request_type == "thu_rac" and not c.needs_reply
+    assert {"spam.chao_moi_dich_vu", "spam.dau_hieu_thuong_mai"} <= {h.rule for h in c.hits}
+
+
+@pytest.mark.parametrize("text", [
+    # A citizen mentioning a lawyer, a debt, interest and a percentage is not an advert.
+    "Tôi thắng kiện theo bản án số 12/2020/DS-ST của TAND huyện Gò Quao, bên kia vay tiền "
+    "của tôi 200 triệu, lãi 10%/năm, đến nay không trả. Tôi đã thuê luật sư, phí dịch vụ "
+    "đã trả. Đề nghị cơ quan thi hành án tổ chức thi hành. Liên hệ 0912 000 000.",
+    "Công ty chúng tôi là người được thi hành án, khách hàng của chúng tôi nợ 15% giá trị "
+    "hợp đồng theo bản án 3/2019/KDTM-ST. Chúng tôi cam kết cung cấp đủ hồ sơ, website "
+    "công ty có thông tin. Đề nghị Cục tổ chức thi hành án.",
+])
+def test_citizen_mentioning_debts_lawyers_and_percentages_is_not_spam(text):
+    c = classify(mail(text, "Yêu cầu thi hành án"), RULES)
+    assert c.request_type == "yeu_cau_thi_hanh_an" and c.needs_reply
+
+
+def test_commercial_signals_alone_do_not_count():
+    # `requires`: without offer language the commercial rule is not counted at all.
+    c = classify(mail("Bên kia vẫn chưa trả, lãi 10% mỗi năm, tôi cam kết nộp bổ sung hồ sơ. "
+                      "Hotline của Cục là số nào?"), RULES)
+    assert "spam.dau_hieu_thuong_mai" not in {h.rule for h in c.hits}
+    assert c.request_type not in ("thu_rac", "tu_dong")
+
+
+def test_loan_and_investment_adverts_are_spam():
+    loan = classify(mail("Can tien gap? Vay nong, khong can the chap, giai ngan trong ngay."),
+                    RULES)
+    invest = classify(mail("San dau tu tien dien tu: loi nhuan 3%/ngay, tham gia ngay "
+                           "https://t.me/abc. Chi con 24 gio!", "Co hoi dau tu"), RULES)
+    assert loan.request_type == invest.request_type == "thu_rac"
+
+
+def test_asking_the_court_to_correct_the_judgment_first_is_hoi_dap():
+    c = classify(mail("Bản án số 5/2021/DS-ST của TAND huyện Hòn Đất ghi sai năm sinh của tôi. "
+                      "Tôi phải xin Tòa đính chính bản án trước hay vẫn nộp đơn yêu cầu thi "
+                      "hành án được?"), RULES)
+    assert c.request_type == "hoi_dap"
+
+
+def test_english_request_for_written_confirmation_is_xac_nhan():
+    c = classify(mail("I paid everything under judgment No. 4/2019/HNGD-ST. I need a written "
+                      "confirmation that the judgment has been fully enforced. Could you "
+                      "issue it?", "Confirmation"), RULES)
+    assert c.request_type == "xac_nhan_ket_qua"
+
+
+def test_requires_must_name_existing_rules():
+    base = {"types": {t: t for t in ("yeu_cau_thi_hanh_an", "xac_nhan_ket_qua", "khieu_nai",
+                                     "to_cao", "hoi_dap", "tu_dong", "thu_rac")}}
+    bad = dict(base, rule=[{"name": "x.a", "phrases": ["a"], "score": {"thu_rac": 1},
+                            "requires": ["x.khong_co"]}])
+    with pytest.raises(RuleError, match="x.a.*x.khong_co"):
+        parse_rules(bad, "f.toml")
+    ok = dict(base, rule=[{"name": "x.b", "phrases": ["b"], "score": {"thu_rac": 1},
+                           "requires": ["x.c"]},
+                          {"name": "x.c", "phrases": ["c"], "score": {"thu_rac": 1}}])
+    rules, _, _ = parse_rules(ok, "f.toml")
+    assert rules[0].requires == (1,)
+
+
 def test_archive_attachment_phishing_is_spam():
     att = ParsedAttachment("thong_bao.zip", "application/zip", b"PK")
     c = classify(mail("Đề nghị Ông/Bà tải về, giải nén và xem nội dung.",

@@ -71,3 +71,48 @@ def test_context_is_used_only_without_own_evidence():
 
 def test_units_valid_on_the_receipt_date():
     assert unit("TAND huyện Giồng Riềng", on=date(2025, 8, 1)) == "AG"
+
+
+def test_a_complaint_sent_to_a_chi_cuc_leader_is_not_about_that_leader():
+    # "Kính gửi: Chi cục trưởng", "khiếu nại gửi Chi cục trưởng": he decides, not accused.
+    text = ("ĐƠN TỐ CÁO\nKính gửi: Chi cục trưởng Chi cục THADS huyện Tân Hiệp\n"
+            "Tôi tố cáo Chấp hành viên Chi cục THADS huyện Tân Hiệp nhận tiền.")
+    assert unit(text, "to_cao") == "KG-TANHIEP"
+    assert unit("Tôi đã làm đơn khiếu nại gửi Chi cục trưởng Chi cục THADS huyện An Minh "
+                "ngày 21/9 về việc chấp hành viên kê biên sai.", "khieu_nai") == "KG-ANMINH"
+    assert unit("Tôi tố cáo ông Phó Chi cục trưởng Chi cục THADS huyện Kiên Lương",
+                "to_cao") == "KG"
+
+
+def test_a_decision_or_officer_of_the_cuc_means_the_cuc():
+    assert unit("Chấp hành viên thi hành Quyết định số 44/QĐ-CTHADS đã nhận tiền",
+                "to_cao") == "KG"
+    assert unit("Tôi tố cáo một chấp hành viên của Cục đã nhận tiền", "to_cao") == "KG"
+    assert unit("Quyết định số 12/QĐ-CCTHADS", "khieu_nai") is None
+
+
+def test_english_provincial_court_first_instance_is_the_cuc():
+    assert unit("the People's Court of Kien Giang Province issued first-instance judgment"
+                ) == "KG"
+
+
+def test_a_general_question_naming_no_court_or_office_is_undecidable():
+    # DOMAIN.md §5.1: nothing decidable → None (the guidance asks which court judged it).
+    assert unit("Cho tôi hỏi chung: thời hiệu yêu cầu thi hành án là bao lâu?", "hoi_dap") is None
+    assert unit("Chào Cục, nhờ Cục giải đáp: khiếu nại ở đâu?", "hoi_dap") is None
+
+
+def test_questions_about_the_cuc_itself_or_its_own_thread_go_to_the_cuc():
+    assert unit("Xin địa chỉ trụ sở Cục và giờ làm việc của bộ phận một cửa của Cục",
+                "hoi_dap") == "KG"
+    quoted = ("Vào Th 4, 10 thg 6, 2020 lúc 10:40 Cục THADS tỉnh Kiên Giang "
+              "<thads.kiengiang@moj.gov.vn> đã viết:\n> Về câu hỏi của ông, Cục trả lời như sau")
+    assert unit("Cho tôi hỏi thêm về phí.", "hoi_dap", quoted=quoted) == "KG"
+
+
+def test_the_offices_own_reply_names_its_own_chau_thanh():
+    quoted = ("On Mon, Cục THADS tỉnh Kiên Giang <thads.kiengiang@moj.gov.vn> wrote:\n"
+              "> Hồ sơ do Chi cục THADS huyện Châu Thành phụ trách.")
+    assert unit("Chi cục tiếp dân ngày nào?", "hoi_dap", quoted=quoted) == "KG-CHAUTHANH"
+    # The citizen's own "Châu Thành" without the province stays undecidable.
+    assert unit("Chi cục THADS huyện Châu Thành tiếp dân ngày nào?", "hoi_dap") is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,9 @@ class Rule:
     phrases: tuple[str, ...] = ()  # folded
     patterns: re.Pattern[str] | None = None  # the regex patterns alone, tried after phrases
     needles: tuple[str, ...] | None = None  # literal starts of the patterns (fast skip)
+    # Combined evidence: indices of rules that must also match (anywhere in the mail) for
+    # this one to count, e.g. commercial signals count only in a mail offering a service.
+    requires: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +138,7 @@ def _needles(patterns: list[str]) -> tuple[str, ...] | None:
 
 _RULE_KEYS = {
     "name", "in", "phrases", "patterns", "score", "subject_score", "kind", "note", "max_count",
+    "requires",
 }
 
 
@@ -152,6 +156,7 @@ def parse_rules(data: dict[str, Any], source: str) -> tuple[list[Rule], dict[str
         raise RuleError(f"{source}: [settings] có khóa không biết: {exc}") from exc
     rules: list[Rule] = []
     names: set[str] = set()
+    required: dict[int, list[str]] = {}
     for i, raw in enumerate(data.get("rule", []), 1):
         name = raw.get("name") if isinstance(raw, dict) else None
         where = f"{source}: quy tắc {name or f'thứ {i}'}"
@@ -180,6 +185,10 @@ def parse_rules(data: dict[str, Any], source: str) -> tuple[list[Rule], dict[str
         max_count = raw.get("max_count", 1)
         if not isinstance(max_count, int) or max_count < 1:
             raise RuleError(f"{where}: max_count phải là số nguyên từ 1 trở lên")
+        req = raw.get("requires", [])
+        if not isinstance(req, list) or not all(isinstance(x, str) for x in req):
+            raise RuleError(f"{where}: requires phải là danh sách tên quy tắc")
+        required[len(rules)] = req
         folded = tuple(dict.fromkeys(f for f in map(fold_phrase, phrases) if f))
         rules.append(
             Rule(name, loc, _compile(phrases, patterns, where), score, sub, kind,
@@ -187,6 +196,14 @@ def parse_rules(data: dict[str, Any], source: str) -> tuple[list[Rule], dict[str
                  _compile([], patterns, where) if patterns else None,
                  _needles(patterns) if patterns else None)
         )
+    index = {r.name: i for i, r in enumerate(rules)}
+    for i, req in required.items():
+        unknown = [n for n in req if n not in index or n == rules[i].name]
+        if unknown:
+            raise RuleError(f"{source}: quy tắc {rules[i].name}: requires nêu quy tắc không có "
+                            f"(hoặc chính nó): {', '.join(unknown)}")
+        if req:
+            rules[i] = replace(rules[i], requires=tuple(index[n] for n in req))
     return rules, type_names, settings
 
 

@@ -101,6 +101,9 @@ def score_rules(
             got = _match(rules.rules[i], text, rule_spans)
             if got is not None:
                 found.append((i, order, where, text, got[0], got[1]))
+    # Combined evidence: a rule with `requires` counts only if those rules matched too.
+    matched = {f[0] for f in found}
+    found = [f for f in found if all(r in matched for r in rules.rules[f[0]].requires)]
     # File order of the rules, subject before body: hits and sums as one rule after another.
     found.sort(key=lambda f: (f[0], f[1]))
     for i, _order, where, text, (start, end), count in found:
