@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine  # noqa: E402
 
 from mailbot.config import PROJECT_DIR  # noqa: E402
 from mailbot.db import create_schema, get_engine  # noqa: E402
+from mailbot.dossier.workflow import report_dates  # noqa: E402
 from mailbot.report.periods import thads_year  # noqa: E402
 from mailbot.report.stats import compute  # noqa: E402
 from mailbot.workdays import WorkCalendar  # noqa: E402
@@ -68,7 +69,7 @@ COLUMNS = (
     "channel, sender_addr, sender_name, subject, judgment_refs, enforcement_refs, explanation, "
     "received_at, effective_receipt, due_at, first_reply_at, answered_at, closed_at, result, "
     "paper_channel, return_channel, paused_at, paused_workdays, bounced, reopened_count, "
-    "created_at, updated_at"
+    "created_at, updated_at, first_reply_on, resolved_on, closed_on"
 )
 
 
@@ -82,8 +83,11 @@ def rows(n: int, seed: int = 1) -> Iterator[tuple[object, ...]]:
     due = {d: cal.add_working_days(d, 2) for d in work}
     later = {d: [cal.add_working_days(d, k) for k in (0, 1, 2, 3, 5, 12)] for d in work}
 
+    def utc(d: date, hour: int) -> datetime:
+        return datetime(d.year, d.month, d.day, hour) - timedelta(hours=7)
+
     def ts(d: date, hour: int) -> str:
-        return (datetime(d.year, d.month, d.day, hour) - timedelta(hours=7)).isoformat(sep=" ")
+        return utc(d, hour).isoformat(sep=" ")
 
     # In arrival order, as a real register grows (row ids follow the receipt date).
     effs = sorted(rnd.choice(work) for _ in range(n))
@@ -91,10 +95,21 @@ def rows(n: int, seed: int = 1) -> Iterator[tuple[object, ...]]:
         unit = rnd.choice(UNITS)
         fate = rnd.random()
         reply_day = rnd.choice(later[eff])
-        answered = ts(reply_day, rnd.choice((8, 10, 14, 16))) if fate < 0.7 else None
-        closed = ts(reply_day + timedelta(days=3), 9) if fate < 0.4 else None
+        answered_dt = utc(reply_day, rnd.choice((8, 10, 14, 16))) if fate < 0.7 else None
+        closed_dt = utc(reply_day + timedelta(days=3), 9) if fate < 0.4 else None
+        answered = answered_dt.isoformat(sep=" ") if answered_dt else None
+        closed = closed_dt.isoformat(sep=" ") if closed_dt else None
         status = "da_dong" if closed else "da_tra_loi" if answered else "dang_xu_ly"
         received = ts(eff, 9)
+        # The report dates, as the workflow stores them on every write.
+        dates = report_dates(
+            answered_at=answered_dt,
+            closed_at=closed_dt,
+            result="answer" if closed else None,
+            status=status,
+            first_reply_at=answered_dt,
+            updated_at=utc(eff, 9),
+        )
         yield (
             f"{unit}-{eff.year}-{i:07d}",
             unit,
@@ -126,6 +141,7 @@ def rows(n: int, seed: int = 1) -> Iterator[tuple[object, ...]]:
             1 if fate > 0.97 else 0,
             received,
             received,
+            *(d.isoformat() if d else None for d in dates),
         )
 
 

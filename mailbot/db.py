@@ -12,7 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, create_engine
 
-from mailbot.dossier import models  # noqa: F401  (registers the tables)
+from mailbot.dossier import (
+    models,  # noqa: F401  (registers the tables)
+    workflow,  # noqa: F401  (registers the report-date listener)
+)
 from mailbot.errors import ConfigError
 
 _engines: dict[str, Engine] = {}

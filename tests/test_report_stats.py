@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from mailbot.config import PROJECT_DIR
 from mailbot.dossier.models import AuditEvent, Dossier, MailMessage, Rating
+from mailbot.dossier.workflow import report_dates
 from mailbot.report.form import load_form
 from mailbot.report.periods import Period, current_thads_year, thads_half_year, thads_year
 from mailbot.report.stats import UnitStats, compute, percentile
@@ -83,9 +84,23 @@ def dossier_row(i: int, unit: str, eff: date, rtype: str, **kw: Any) -> dict[str
         "reopened_count": 0,
         "created_at": received,
         "updated_at": received,
+        # Report dates: NULL like an older row unless the caller derives them (make_register).
+        "first_reply_on": None,
+        "resolved_on": None,
+        "closed_on": None,
     }
     row.update(kw)
     return row
+
+
+REPORT_DATE_SOURCES = (
+    "answered_at",
+    "closed_at",
+    "result",
+    "status",
+    "first_reply_at",
+    "updated_at",
+)
 
 
 def make_register(engine: Engine, seed: int = 7, n: int = 900) -> Register:
@@ -201,6 +216,13 @@ def make_register(engine: Engine, seed: int = 7, n: int = 900) -> Register:
                 "classification": {},
             }
         )
+    for d in reg.dossiers:
+        # The report dates as the workflow stores them; every fourth row keeps NULL, like a row
+        # written before they existed, so the report's own computation is checked too.
+        if d["id"] % 4:
+            d["first_reply_on"], d["resolved_on"], d["closed_on"] = report_dates(
+                **{k: d[k] for k in REPORT_DATE_SOURCES}
+            )
     with engine.begin() as conn:
         conn.execute(Dossier.__table__.insert(), reg.dossiers)
         if reg.ratings:
@@ -501,14 +523,34 @@ def test_groups_too_large_for_packed_sums_are_counted_field_by_field(
         packer = getattr(stats, name)
         monkeypatch.setattr(stats, name, stats._Packed(packer.label, packer.names, bits=1))
     modes: list[bool] = []
-    read = stats._Packed.read
+    values = stats._Packed.values
 
-    def spy(self: Any, r: Any, exact: bool) -> dict[str, int]:
+    def spy(self: Any, r: Any, exact: bool) -> list[int]:
         modes.append(exact)
-        return read(self, r, exact)
+        return values(self, r, exact)
 
-    monkeypatch.setattr(stats._Packed, "read", spy)
+    monkeypatch.setattr(stats._Packed, "values", spy)
     by_code = {u.unit.code: u.stats for u in run(engine).units}
     assert modes and all(modes)  # the exact path was taken
+    for unit in UNITS:
+        assert by_code[unit] == expected(register, PERIOD, unit), unit
+
+
+def test_a_report_in_another_zone_computes_the_dates_itself(
+    engine: Engine, register: Register, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The stored report dates are Vietnamese dates; 23:00 in Hanoi is the next day in Tokyo,
+    # so using them here would move replies and closings to the wrong day.
+    tokyo = ZoneInfo("Asia/Tokyo")
+    monkeypatch.setitem(globals(), "TZ", tokyo)  # the independent count follows the zone
+    report = compute(
+        engine,
+        PERIOD,
+        tz=tokyo,
+        calendar=WorkCalendar.load(RULES),
+        rules_dir=str(RULES),
+        mailbox_units=MAILBOXES,
+    )
+    by_code = {u.unit.code: u.stats for u in report.units}
     for unit in UNITS:
         assert by_code[unit] == expected(register, PERIOD, unit), unit

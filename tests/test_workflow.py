@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from mailbot import db
@@ -332,3 +333,87 @@ def test_nothing_is_committed_by_the_workflow(session: Session, tmp_path: Path) 
     session.refresh(dossier)
     assert dossier.status == "da_tiep_nhan"
     assert events(session, dossier) == []
+
+
+def stored_report_dates(session: Session, dossier: Dossier) -> tuple[object, object, object]:
+    """The report dates as written to the database (not the objects' attributes)."""
+    session.commit()
+    t = Dossier.__table__
+    row = session.connection().execute(
+        sa_select(t.c.first_reply_on, t.c.resolved_on, t.c.closed_on).where(t.c.id == dossier.id)
+    )
+    return tuple(row.one())
+
+
+def test_every_write_stores_the_report_dates_in_local_time(
+    session: Session, policy: DeadlinePolicy
+) -> None:
+    dossier = make_dossier(session)
+    assert stored_report_dates(session, dossier) == (None, None, None)
+    # 18:30 UTC on 10/11 is 01:30 on 11/11 in Vietnam: the local date is what reports use.
+    workflow.mark_answered(
+        session,
+        dossier,
+        actor="user:lan",
+        now=datetime(2026, 11, 10, 18, 30, tzinfo=UTC),
+        result="guidance",
+    )
+    assert stored_report_dates(session, dossier) == (D(2026, 11, 11), D(2026, 11, 11), None)
+    workflow.close(session, dossier, actor="user:lan", now=datetime(2026, 11, 12, 3, 0, tzinfo=UTC))
+    assert stored_report_dates(session, dossier) == (
+        D(2026, 11, 11),
+        D(2026, 11, 11),
+        D(2026, 11, 12),
+    )
+    # Reopened: no longer resolved nor closed, the first reply stays.
+    workflow.reopen(
+        session,
+        dossier,
+        actor="system",
+        now=datetime(2026, 11, 16, 2, 0, tzinfo=UTC),
+        policy=policy,
+    )
+    assert stored_report_dates(session, dossier) == (D(2026, 11, 11), None, None)
+    workflow.forward(
+        session,
+        dossier,
+        "KG-RACHGIA",
+        actor="user:lan",
+        now=datetime(2026, 11, 17, 2, 0, tzinfo=UTC),
+    )
+    assert stored_report_dates(session, dossier) == (D(2026, 11, 11), D(2026, 11, 17), None)
+
+
+def test_closing_without_a_reply_stores_no_resolution(session: Session) -> None:
+    dossier = make_dossier(session, code="KG-2026-000002")
+    workflow.reclassify(
+        session, dossier, "thu_rac", actor="user:lan", now=datetime(2026, 11, 9, 17, 5, tzinfo=UTC)
+    )
+    assert stored_report_dates(session, dossier) == (None, None, D(2026, 11, 10))
+    # A closing with a result resolves the dossier on the closing day.
+    other = make_dossier(session, code="KG-2026-000003")
+    workflow.close(
+        session,
+        other,
+        actor="user:lan",
+        now=datetime(2026, 11, 13, 3, 0, tzinfo=UTC),
+        result="paper_received",
+        return_channel="counter",
+    )
+    assert stored_report_dates(session, other) == (
+        D(2026, 11, 13),
+        D(2026, 11, 13),
+        D(2026, 11, 13),
+    )
+
+
+def test_a_dossier_logged_closed_gets_its_dates_on_insert(session: Session) -> None:
+    # Like the intake of a standalone "thanks" mail: created already closed, no reply owed.
+    dossier = make_dossier(
+        session,
+        code="KG-2026-000004",
+        status="da_dong",
+        result="no_reply",
+        closed_at=datetime(2026, 11, 9, 2, 0, tzinfo=UTC),
+    )
+    assert stored_report_dates(session, dossier) == (None, None, D(2026, 11, 9))

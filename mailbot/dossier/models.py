@@ -112,6 +112,9 @@ class Dossier(SQLModel, table=True):
             "paper_channel",
             "return_channel",
             "reopened_count",
+            "first_reply_on",
+            "resolved_on",
+            "closed_on",
         ),
     )
 
@@ -143,6 +146,13 @@ class Dossier(SQLModel, table=True):
     answered_at: datetime | None = Field(default=None, index=True)
     closed_at: datetime | None = Field(default=None, index=True)
     result: str | None = Field(default=None, max_length=40)  # outcome, DOMAIN.md §2
+    # Local dates (Asia/Ho_Chi_Minh) derived from the columns above whenever a dossier is
+    # written (workflow.report_dates), so reports need no date arithmetic per row: the first
+    # reply (else the resolution), the resolution as stats.py defines it, and the closing.
+    # NULL on rows written before they existed: the report then computes them.
+    first_reply_on: date | None = None
+    resolved_on: date | None = None
+    closed_on: date | None = None
     # Paper dossier handed in at the counter or by post (Biểu số 2 columns 4 and 5).
     paper_channel: str | None = Field(default=None, max_length=20)  # counter | post
     # How the result was returned (Biểu số 2 columns 11-13): counter | notice | email

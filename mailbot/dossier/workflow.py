@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import event
 from sqlmodel import Session
 
 from mailbot.deadlines import DEFAULT_TZ, DeadlinePolicy
@@ -59,6 +60,80 @@ RESULTS = (
 )
 RETURN_CHANNELS = ("counter", "notice", "email")
 NEVER_ANSWERED = (RequestType.tu_dong.value, RequestType.thu_rac.value)
+
+
+# The zone of the stored report dates (Dossier.first_reply_on, resolved_on, closed_on); a
+# report in another zone computes them from the timestamps instead.
+REPORT_DATES_TZ = DEFAULT_TZ
+
+
+def resolution_moment(
+    *,
+    answered_at: datetime | None,
+    closed_at: datetime | None,
+    result: str | None,
+    status: str,
+    first_reply_at: datetime | None,
+    updated_at: datetime | None,
+) -> datetime | None:
+    """When the office resolved the dossier, as the reports define it (report/stats.py).
+
+    Answered, else closed with a result other than no_reply, else forwarded (the forward
+    notice is the reply); None while it is not resolved.
+    """
+    if answered_at is not None:
+        return answered_at
+    if closed_at is not None and result is not None and result != "no_reply":
+        return closed_at
+    if status == S.da_chuyen.value or result == "forwarded":
+        return first_reply_at or closed_at or updated_at
+    return None
+
+
+def report_dates(
+    *,
+    answered_at: datetime | None,
+    closed_at: datetime | None,
+    result: str | None,
+    status: str,
+    first_reply_at: datetime | None,
+    updated_at: datetime | None,
+) -> tuple[date | None, date | None, date | None]:
+    """(first_reply_on, resolved_on, closed_on): local dates in REPORT_DATES_TZ."""
+    resolved = resolution_moment(
+        answered_at=answered_at,
+        closed_at=closed_at,
+        result=result,
+        status=status,
+        first_reply_at=first_reply_at,
+        updated_at=updated_at,
+    )
+    first = first_reply_at or resolved
+
+    def day(at: datetime | None) -> date | None:
+        return None if at is None else _local_date(at, REPORT_DATES_TZ)
+
+    return day(first), day(resolved), day(closed_at)
+
+
+def set_report_dates(dossier: Dossier) -> None:
+    """Derive the stored report dates from the dossier's own columns."""
+    dossier.first_reply_on, dossier.resolved_on, dossier.closed_on = report_dates(
+        answered_at=dossier.answered_at,
+        closed_at=dossier.closed_at,
+        result=dossier.result,
+        status=dossier.status,
+        first_reply_at=dossier.first_reply_at,
+        updated_at=dossier.updated_at,
+    )
+
+
+# On every insert and update, whoever writes (workflow, intake, web desk): the dates can never
+# disagree with the timestamps they come from.
+@event.listens_for(Dossier, "before_insert")
+@event.listens_for(Dossier, "before_update")
+def _derive_report_dates(_mapper: Any, _connection: Any, dossier: Dossier) -> None:
+    set_report_dates(dossier)
 
 
 def _label(status: str) -> str:

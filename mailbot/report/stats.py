@@ -21,9 +21,9 @@ Every figure is additive (counts and day histograms), so reports merge exactly (
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections import defaultdict
+import operator
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Boolean,
     Date,
+    String,
     and_,
     bindparam,
     case,
@@ -48,6 +49,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from mailbot.dossier.models import HUMAN_TYPES, AuditEvent, Dossier, MailMessage, Rating
+from mailbot.dossier.workflow import REPORT_DATES_TZ
 from mailbot.errors import ExportError
 from mailbot.report.hierarchy import UnitInfo, load_unit_tree, scope, sort_units
 from mailbot.report.periods import Period
@@ -122,6 +124,73 @@ def _le_default(element: local_on_or_before, compiler: Any, **kw: Any) -> str:
 
 def _on_or_before(ts: Any, day: Any, minutes: int) -> local_on_or_before:
     return local_on_or_before(ts, day, literal_column(str(int(minutes))))
+
+
+class day_token(FunctionElement[str]):  # noqa: N801
+    """A text from which Python reads the local date of a timestamp (see `_token_day`).
+
+    SQLite: the stored UTC text cut to the minute (date() on every row costs more than the
+    whole scan); PostgreSQL: the local date itself, 'YYYY-MM-DD'.
+    """
+
+    type = String()
+    inherit_cache = True
+    name = "day_token"
+
+
+@compiles(day_token, "sqlite")
+def _day_token_sqlite(element: day_token, compiler: Any, **kw: Any) -> str:
+    expr, _minutes = list(element.clauses)
+    return f"substr({compiler.process(expr, **kw)}, 1, 16)"
+
+
+@compiles(day_token)
+def _day_token_default(element: day_token, compiler: Any, **kw: Any) -> str:
+    expr, minutes = list(element.clauses)
+    return f"to_char({compiler.process(local_date(expr, minutes), **kw)}, 'YYYY-MM-DD')"
+
+
+class date_text(FunctionElement[str]):  # noqa: N801
+    """A date as 'YYYY-MM-DD' text (SQLite keeps dates as that text already)."""
+
+    type = String()
+    inherit_cache = True
+    name = "date_text"
+
+
+@compiles(date_text, "sqlite")
+def _date_text_sqlite(element: date_text, compiler: Any, **kw: Any) -> str:
+    return str(compiler.process(element.clauses, **kw))
+
+
+@compiles(date_text)
+def _date_text_default(element: date_text, compiler: Any, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM-DD')"
+
+
+class tokens_agg(FunctionElement[str]):  # noqa: N801
+    """Comma-separated non-NULL values of a group (group_concat / string_agg)."""
+
+    type = String()
+    inherit_cache = True
+    name = "tokens_agg"
+
+
+@compiles(tokens_agg, "sqlite")
+def _tokens_agg_sqlite(element: tokens_agg, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(tokens_agg)
+def _tokens_agg_default(element: tokens_agg, compiler: Any, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+
+
+def _token_day(token: str, minutes: int) -> date:
+    if len(token) == 10:  # already a local date
+        return date.fromisoformat(token)
+    # UTC "YYYY-MM-DD HH:MM": seconds never move a local midnight, the offset is whole minutes.
+    return (datetime.fromisoformat(token[:16]) + timedelta(minutes=minutes)).date()
 
 
 # ---- the additive figures of one unit -------------------------------------------------------
@@ -242,6 +311,8 @@ class _Params:
     end_utc: datetime
     start_utc: datetime
     minutes: int
+    # Dossier.first_reply_on / resolved_on / closed_on are in the report's zone.
+    stored_dates: bool = True
 
 
 def _ts(name: str, value: datetime, column: Any) -> Any:
@@ -306,11 +377,12 @@ class _Packed:
             for i in range(len(self.names))
         ]
 
-    def read(self, r: Any, exact: bool) -> dict[str, int]:
+    def values(self, r: Any, exact: bool) -> list[int]:
+        """The fields of one result row, in the order of `names`."""
         if exact:
-            return {n: int(getattr(r, f"{self.label}_{i}")) for i, n in enumerate(self.names)}
-        v, mask = int(getattr(r, self.label)), self.max_group
-        return {n: (v >> (self.bits * i)) & mask for i, n in enumerate(self.names)}
+            return [int(getattr(r, f"{self.label}_{i}")) for i in range(len(self.names))]
+        v, mask, bits = int(getattr(r, self.label)), self.max_group, self.bits
+        return [(v >> (bits * i)) & mask for i in range(len(self.names))]
 
 
 # Per row: its outcome at period end, and for resolved ones the forward and return channel.
@@ -398,12 +470,19 @@ def _in_period(d: Any, p: _Params, units: list[str] | None) -> Any:
     return cond
 
 
-def _main_counts(conn: Connection, p: _Params, units: list[str] | None, acc: _Acc) -> None:
-    """Outcomes and channels per unit, request type and receipt day.
+def _main_counts(
+    conn: Connection, p: _Params, units: list[str] | None, acc: _Acc, calendar: Any
+) -> None:
+    """Outcomes, channels and reply/closing days per unit, request type and receipt day.
 
     Grouped by the leading columns of ix_dossier_report, so SQLite aggregates in index order
-    (no temporary B-tree); the month is taken from the day here.
+    (no temporary B-tree); the month is taken from the day here. The moments of first reply
+    and closing come back as per-group token lists (`_duration_tokens`), so the working-day
+    histograms need neither a second scan nor a sort. PostgreSQL would sort the rows for
+    string_agg instead of hashing them: there a second, hash-grouped query is cheaper
+    (`_durations_grouped`).
     """
+    tokens = conn.dialect.name == "sqlite"
     d = Dossier.__table__
     keys = (d.c.effective_receipt, d.c.handling_unit, d.c.request_type)
 
@@ -414,6 +493,7 @@ def _main_counts(conn: Connection, p: _Params, units: list[str] | None, acc: _Ac
                 func.count().label("n"),
                 *_OUTCOMES.sums(_outcome_row(d, p), exact),
                 *_RECEIVED.sums(_received_row(d, p), exact),
+                *(_duration_tokens(d, p) if tokens else ()),
             )
             .where(_in_period(d, p, units))
             .group_by(*keys)
@@ -429,22 +509,38 @@ def _main_counts(conn: Connection, p: _Params, units: list[str] | None, acc: _Ac
     if exact or any(r.n > limit for r in rows):
         exact = True
         rows = conn.execute(query(exact)).all()
+    durations = _Durations(p, calendar)
+    # Rows are summed per unit, request type and month first (lists added element-wise), so
+    # the bookkeeping below runs once per month instead of once per receipt day.
+    width = 1 + len(_OUTCOMES.names)
+    totals: dict[tuple[str, str, str], list[int]] = {}
+    months: dict[Any, str] = {}
     for r in rows:
-        s = acc.unit(r.handling_unit)
-        n = int(r.n)
+        if tokens and r.request_type in HUMAN:
+            durations.add(r)
+        month = months.get(r.effective_receipt)
+        if month is None:
+            month = months[r.effective_receipt] = _as_date(r.effective_receipt).strftime("%Y-%m")
+        vec = [int(r.n), *_OUTCOMES.values(r, exact), *_RECEIVED.values(r, exact)]
+        key = (r.handling_unit, r.request_type, month)
+        old = totals.get(key)
+        totals[key] = vec if old is None else list(map(operator.add, old, vec))
+    for (unit, rtype, month), vec in sorted(totals.items(), key=lambda kv: kv[0][2]):
+        s = acc.unit(unit)
+        n = vec[0]
         s.classified += n
-        if r.request_type not in HUMAN:
+        if rtype not in HUMAN:
             s.marked_machine += n
             continue
-        o = _OUTCOMES.read(r, exact)
+        o = dict(zip(_OUTCOMES.names, vec[1:width], strict=True))
         received = o["resolved_on_time"] + o["resolved_late"]
         received += o["pending_not_due"] + o["pending_overdue"]
         s.closed_without_reply += n - received
         if not received:
             continue
-        f = _RECEIVED.read(r, exact)
+        f = dict(zip(_RECEIVED.names, vec[width:], strict=True))
         s.received += received
-        t = s.by_type.setdefault(r.request_type, {})
+        t = s.by_type.setdefault(rtype, {})
         _inc(t, "received", received)
         for name in ("resolved_on_time", "resolved_late", "pending_not_due", "pending_overdue"):
             setattr(s, name, getattr(s, name) + o[name])
@@ -457,7 +553,7 @@ def _main_counts(conn: Connection, p: _Params, units: list[str] | None, acc: _Ac
             known += f[f"ch_{ch}"]
             _inc(s.by_channel, ch, f[f"ch_{ch}"])
         _inc(s.by_channel, "khac", received - known)
-        m = s.monthly.setdefault(_as_date(r.effective_receipt).strftime("%Y-%m"), {})
+        m = s.monthly.setdefault(month, {})
         _inc(m, "received", received)
         resolved = o["resolved_on_time"] + o["resolved_late"]
         if resolved:
@@ -468,6 +564,9 @@ def _main_counts(conn: Connection, p: _Params, units: list[str] | None, acc: _Ac
             _inc(t, "return_email", resolved - o["return_counter"] - o["return_notice"])
             _inc(m, "resolved", resolved)
             _inc(m, "resolved_on_time", o["resolved_on_time"])
+    if not tokens:
+        _durations_grouped(conn, p, units, durations)
+    durations.finish(acc)
 
 
 def _inc(d: dict[Any, int], key: Any, n: int) -> None:
@@ -475,79 +574,122 @@ def _inc(d: dict[Any, int], key: Any, n: int) -> None:
         d[key] = d.get(key, 0) + n
 
 
-class _WorkdayIndex:
-    """Cumulative working-day counts over a date range: (a, b] lookups in O(log n)."""
+def _duration_days(d: Any, p: _Params) -> tuple[Any, Any]:
+    """Per row, the local day of the first reply and of the closing, NULL when not counted.
 
-    def __init__(self, is_working_day: Callable[[date], bool], first: date, last: date) -> None:
+    First reply = first staff answer, else the resolution; closing only for dossiers counted
+    in `received` (resolved by then), not for the ones closed without a reply; both only up
+    to the period end. The dates stored at write time are used when they are in the report's
+    zone; a row written before they existed (NULL) gets them computed here, so the figures
+    are the same either way. Without stored dates, SQLite gets day tokens (`day_token`).
+    """
+    end = _ts("end_utc", p.end_utc, d.c.answered_at)
+    minutes = literal_column(str(int(p.minutes)))
+    first_ts = func.coalesce(d.c.first_reply_at, _resolved_ts(d))
+    if not p.stored_dates:
+        counted_close = and_(d.c.closed_at < end, _resolved_ts(d) < end)
+        first = case((first_ts < end, day_token(first_ts, minutes)))
+        close = case((counted_close, day_token(d.c.closed_at, minutes)))
+        return first, close
+    last = bindparam("last_day", p.period.end, type_=Date())
+    first_on = func.coalesce(d.c.first_reply_on, _local(first_ts, p.minutes))
+    closed_on = func.coalesce(d.c.closed_on, _local(d.c.closed_at, p.minutes))
+    resolved_on = func.coalesce(d.c.resolved_on, _local(_resolved_ts(d), p.minutes))
+    first = case((first_on <= last, first_on))
+    close = case((and_(closed_on <= last, resolved_on <= last), closed_on))
+    return first, close
+
+
+def _duration_tokens(d: Any, p: _Params) -> list[Any]:
+    """Per group, the comma-separated days (or day tokens) of `_duration_days`."""
+    first, close = _duration_days(d, p)
+    if p.stored_dates:
+        first, close = date_text(first), date_text(close)
+    return [tokens_agg(first).label("first_tokens"), tokens_agg(close).label("close_tokens")]
+
+
+def _durations_grouped(
+    conn: Connection, p: _Params, units: list[str] | None, durations: _Durations
+) -> None:
+    """The days of `_duration_days` counted per unit, receipt day and day (hash-grouped)."""
+    d = Dossier.__table__
+    first, close = _duration_days(d, p)
+    q = (
+        select(
+            d.c.handling_unit,
+            d.c.effective_receipt,
+            first.label("first_day"),
+            close.label("close_day"),
+            func.count().label("n"),
+        )
+        .where(and_(_in_period(d, p, units), d.c.request_type.in_(HUMAN)))
+        .group_by(*(literal_column(str(i)) for i in range(1, 5)))
+    )
+    counts = durations.counts
+    for unit, effective_receipt, first_day, close_day, n in conn.execute(q).all():
+        if first_day is not None:
+            key = ("first_reply_days", unit, effective_receipt, first_day)
+            counts[key] = counts.get(key, 0) + n
+        if close_day is not None:
+            key = ("closing_days", unit, effective_receipt, close_day)
+            counts[key] = counts.get(key, 0) + n
+
+
+class _Durations:
+    """Working days from effective receipt to first reply and to closing, as histograms.
+
+    Tokens are counted per unit and receipt day first, so the calendar is looked up once per
+    distinct (receipt day, event day) of a unit, not once per dossier.
+    """
+
+    def __init__(self, p: _Params, calendar: Any) -> None:
+        self.minutes = p.minutes
+        first, last = p.period.start, p.period.end
+        # Cumulative working days over the period: receipt days lie in it and event days are
+        # at most its last day; an earlier event day is before the receipt day anyway.
         self.first = first
         self.cum: list[int] = []
         count = 0
-        day = first
-        while day <= last:
-            if is_working_day(day):
-                count += 1
+        for i in range((last - first).days + 1):
+            count += bool(calendar.is_working_day(first + timedelta(days=i)))
             self.cum.append(count)
-            day += timedelta(days=1)
-        self._dates = [first + timedelta(days=i) for i in range(len(self.cum))]
+        self.pos: dict[Any, int] = {}  # day or token → index in cum (-1: before the period)
+        # (histogram, unit, receipt day) → token lists of its groups (one per request type)
+        self.tokens: dict[tuple[str, str, Any], list[str]] = defaultdict(list)
+        # (histogram, unit, receipt day, day or token) → dossiers
+        self.counts: dict[tuple[str, str, Any, Any], int] = {}
 
-    def between(self, a: date, b: date) -> int:
-        ia = bisect.bisect_left(self._dates, a)
-        ib = bisect.bisect_left(self._dates, b)
-        return self.cum[ib] - self.cum[ia]
+    def _index(self, token: Any) -> int:
+        i = self.pos.get(token)
+        if i is None:
+            day = token if isinstance(token, date) else _token_day(str(token), self.minutes)
+            i = (day - self.first).days
+            i = self.pos[token] = i if i >= 0 else -1
+        return i
 
+    def add(self, r: Any) -> None:
+        lists = (("first_reply_days", r.first_tokens), ("closing_days", r.close_tokens))
+        for attr, tokens in lists:
+            if tokens:
+                self.tokens[(attr, r.handling_unit, r.effective_receipt)].append(tokens)
 
-def _durations(
-    conn: Connection,
-    p: _Params,
-    units: list[str] | None,
-    acc: _Acc,
-    calendar: Any,
-) -> None:
-    """Working days from effective receipt to first reply and to closing, as histograms.
-
-    SQL groups by (unit, receipt date, event date); working days are counted once per distinct
-    pair, so the cost does not grow with the number of dossiers.
-    """
-    d = Dossier.__table__
-    end = _ts("end_utc", p.end_utc, d.c.answered_at)
-    human = and_(_in_period(d, p, units), d.c.request_type.in_(HUMAN))
-    first_ts = func.coalesce(d.c.first_reply_at, _resolved_ts(d))
-    # Closing time only for dossiers counted in `received` (resolved by then), not for the
-    # ones closed without a reply.
-    counted_close = and_(d.c.closed_at < end, _resolved_ts(d) < end)
-    first_day = case((first_ts < end, _local(first_ts, p.minutes))).label("first_day")
-    close_day = case((counted_close, _local(d.c.closed_at, p.minutes))).label("close_day")
-    # One scan for both: receipt date first, as the rows arrive in that order.
-    q = (
-        select(
-            d.c.effective_receipt, d.c.handling_unit, first_day, close_day, func.count().label("n")
-        )
-        .where(and_(human, or_(first_ts < end, counted_close)))
-        .group_by(
-            *(
-                literal_column(c)
-                for c in ("effective_receipt", "handling_unit", "first_day", "close_day")
-            )
-        )
-    )
-    pairs: list[tuple[str, str, date, date, int]] = []
-    for r in conn.execute(q):
-        eff = _as_date(r.effective_receipt)
-        if r.first_day is not None:
-            pairs.append(
-                ("first_reply_days", r.handling_unit, eff, _as_date(r.first_day), int(r.n))
-            )
-        if r.close_day is not None:
-            pairs.append(("closing_days", r.handling_unit, eff, _as_date(r.close_day), int(r.n)))
-    if not pairs:
-        return
-    first = min(min(a, b) for _, _, a, b, _ in pairs)
-    last = max(max(a, b) for _, _, a, b, _ in pairs)
-    index = _WorkdayIndex(calendar.is_working_day, first, last)
-    for attr, unit, a, b, n in pairs:
-        # An answer before the effective receipt (mail after 15:00 answered that evening): 0 days.
-        days = max(0, index.between(a, b))
-        _inc(getattr(acc.unit(unit), attr), days, n)
+    def finish(self, acc: _Acc) -> None:
+        counts = self.counts
+        for (attr, unit, effective_receipt), parts in self.tokens.items():
+            for token, n in Counter(",".join(parts).split(",")).items():
+                key = (attr, unit, effective_receipt, token)
+                counts[key] = counts.get(key, 0) + n
+        ats: dict[Any, int] = {}
+        for (attr, unit, effective_receipt, token), n in counts.items():
+            at = ats.get(effective_receipt)
+            if at is None:
+                at = ats[effective_receipt] = (_as_date(effective_receipt) - self.first).days
+            i = self._index(token)
+            # An answer before the effective receipt (mail after 15:00 answered that evening):
+            # 0 days.
+            days = self.cum[i] - self.cum[at] if i > at else 0
+            hist = getattr(acc.unit(unit), attr)
+            hist[days] = hist.get(days, 0) + n
 
 
 def _as_date(v: Any) -> date:
@@ -559,21 +701,25 @@ def _as_date(v: Any) -> date:
 
 
 def _ratings(conn: Connection, p: _Params, units: list[str] | None, acc: _Acc) -> None:
+    """Ratings used by the period end, per unit of their dossier.
+
+    Ratings are counted per dossier first: the grouped subquery cannot be flattened, so the
+    join starts from the (small) rating side on every database, even where SQLite has no
+    statistics on `rating` and would otherwise walk the period's dossiers.
+    """
     d, r = Dossier.__table__, Rating.__table__
     end = _ts("end_utc", p.end_utc, r.c.used_at)
+    used = (
+        select(r.c.dossier_id, r.c.level, func.count().label("n"))
+        .where(and_(r.c.used_at.isnot(None), r.c.used_at < end, r.c.level.isnot(None)))
+        .group_by(r.c.dossier_id, r.c.level)
+        .subquery("used")
+    )
     q = (
-        select(d.c.handling_unit, r.c.level, func.count().label("n"))
-        .select_from(r.join(d, r.c.dossier_id == d.c.id))
-        .where(
-            and_(
-                _in_period(d, p, units),
-                d.c.request_type.in_(HUMAN),
-                r.c.used_at.isnot(None),
-                r.c.used_at < end,
-                r.c.level.isnot(None),
-            )
-        )
-        .group_by(d.c.handling_unit, r.c.level)
+        select(d.c.handling_unit, used.c.level, func.sum(used.c.n).label("n"))
+        .select_from(used.join(d, used.c.dossier_id == d.c.id))
+        .where(and_(_in_period(d, p, units), d.c.request_type.in_(HUMAN)))
+        .group_by(d.c.handling_unit, used.c.level)
     )
     for row in conn.execute(q):
         _inc(acc.unit(row.handling_unit).ratings, str(row.level), int(row.n))
@@ -658,7 +804,8 @@ def compute(
     """
     step = progress or (lambda _msg: None)
     minutes = _offset_minutes(tz, period)
-    p = _Params(period, period.end_utc(tz), period.start_utc(tz), minutes)
+    stored = _offset_minutes(REPORT_DATES_TZ, period) == minutes
+    p = _Params(period, period.end_utc(tz), period.start_utc(tz), minutes, stored)
     tree = load_unit_tree(rules_dir)
     span = {"start": period.start, "end": period.end}
     unknown = sorted(set(units or ()) - set(tree))
@@ -675,10 +822,11 @@ def compute(
             # compiling these CASE trees costs more than it saves on a one-off report.
             conn.execute(text("SET LOCAL work_mem = '64MB'"))
             conn.execute(text("SET LOCAL jit = off"))
-        step("Đếm hồ sơ theo đơn vị, loại yêu cầu và kết quả")
-        _main_counts(conn, p, wanted, acc)
-        step("Tính thời gian trả lời và đóng hồ sơ (ngày làm việc)")
-        _durations(conn, p, wanted, acc, calendar)
+        step(
+            "Đếm hồ sơ theo đơn vị, loại yêu cầu và kết quả; tính thời gian trả lời và đóng hồ "
+            "sơ (ngày làm việc)"
+        )
+        _main_counts(conn, p, wanted, acc, calendar)
         step("Đếm đánh giá mức độ hài lòng")
         _ratings(conn, p, wanted, acc)
         step("Đếm các lần cán bộ sửa phân loại")
