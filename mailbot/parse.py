@@ -112,6 +112,8 @@ def _first(rawh: dict[str, list[str]], name: str) -> str | None:
 def _ids(value: str | None) -> list[str]:
     if not value:
         return []
+    if "=?" in value:  # some clients RFC 2047-encode References/In-Reply-To
+        value = decode_header(value)
     found = [f"<{m}>" for m in _MSGID_RE.findall(value)]
     if not found:  # some clients omit the angle brackets
         found = [f"<{m}>" for m in _BAD_ID_RE.findall(value)]

@@ -52,8 +52,12 @@ _CUC_STAFF = re.compile(
 # The writer asks about the Cục itself: its premises, counter, leaders, figures ("trụ sở Cục",
 # "bộ phận một cửa của Cục", "lãnh đạo Cục", "đến Cục"); greeting or thanking it is not enough.
 _CUC_ITSELF = re.compile(
-    r"(?<![a-z])(?:cua|tai|den|len|o|tru\s*so|lanh\s*dao|gap)\s+(?:quy\s+)?cuc(?![a-z])"
-    r"(?!\s*truong)"
+    r"(?<![a-z])(?:cua|tai|den|len|o|tru\s*so|lanh\s*dao|gap|dia\s*chi|gio\s*lam\s*viec)\s+"
+    r"(?:quy\s+)?cuc(?![a-z])(?!\s*truong)"
+    # In English: "the address / office hours of the Provincial (Civil Judgment Enforcement)
+    # Department".
+    r"|(?<![a-z])(?:address|location|office\s*hours|opening\s*hours|working\s*hours)\s+of\s+"
+    r"(?:the\s+)?provincial(?![a-z])"
 )
 
 
@@ -398,7 +402,8 @@ def route(
         if own_reply:
             unit = "KG"
             hits.append(RuleHit("route.cuc_thread", 1.0, "quoted", unit))
-        elif request_type == "hoi_dap" and "cuc" in evidence and _CUC_ITSELF.search(evidence):
+        elif request_type == "hoi_dap" and ("cuc" in evidence or "provincial" in evidence) \
+                and _CUC_ITSELF.search(evidence):
             unit = "KG"
             hits.append(RuleHit("route.cuc_itself", 1.0, "body", unit))
     if unit is not None and unit != OUTSIDE and received is not None:

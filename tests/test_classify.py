@@ -293,3 +293,82 @@ def test_fold_table_covers_every_character_with_vietnamese_marks():
                if cp not in _STRIP and marks.search(unicodedata.normalize("NFD", chr(cp)))
                and not 0xD800 <= cp < 0xE000]
     assert missing == []
+
+
+PORTAL_FORM = (
+    "Có câu hỏi mới được gửi từ mục \"Hỏi đáp\":\n\nHọ và tên: Trần Thị B\n"
+    "Điện thoại: 0912 345 678\nEmail: ttb@gmail.com\nLĩnh vực: Chi phí\nNội dung:\n"
+    "Tôi được miễn chi phí cưỡng chế không, làm đơn gửi ai?\n---\n"
+    "Thư được gửi tự động từ Cổng thông tin điện tử. Vui lòng không trả lời thư này."
+)
+
+
+def test_portal_form_relay_from_a_noreply_sender_is_human_mail():
+    c = classify(mail(PORTAL_FORM, "[Hỗ trợ trực tuyến] Câu hỏi mới",
+                      from_addr="noreply-hotro@thads-kiengiang.gov.vn",
+                      from_name="Cổng thông tin điện tử"), RULES)
+    assert c.request_type == "hoi_dap" and c.needs_reply
+
+
+def test_noreply_auto_reply_without_form_fields_stays_machine_mail():
+    c = classify(mail("Đây là thư trả lời tự động. Hệ thống đã nhận được thư của quý vị. "
+                      "Vui lòng không trả lời thư này.", "Đã nhận: hồ sơ",
+                      from_addr="noreply@congdichvu.gov.vn", from_name="Cổng dịch vụ công"),
+                 RULES)
+    assert c.request_type == "tu_dong" and not c.needs_reply
+
+
+def test_document_system_notice_without_auto_headers_is_machine_mail():
+    c = classify(mail("Đơn vị của bạn có văn bản đến mới cần xử lý.\nSố/Ký hiệu: 12/TCTHADS\n"
+                      "Đây là thư được gửi từ hệ thống.", "Văn bản đến mới: 12/TCTHADS",
+                      from_addr="qlvb@moj.gov.vn", from_name="He thong QLVB"), RULES)
+    assert c.request_type == "tu_dong"
+
+
+def test_phone_style_abbreviations_match_full_phrases():
+    assert RULES.abbreviations.expand("ben kia ko tra tien, dc ko a, lam j") == (
+        "ben kia khong tra tien, duoc khong a, lam gi")
+    # "đc:" in a form is an address, "k/g" is "kính gửi": left alone.
+    assert RULES.abbreviations.expand("dc: ap 3\nk/g chi cuc") == "dc: ap 3\nk/g chi cuc"
+    c = classify(mail("e muon xin doi chv khac thi lam don ntn a, bao lau co kq?",
+                      "xin doi chap hanh vien"), RULES)
+    assert c.request_type == "hoi_dap"
+
+
+def test_scam_threatening_enforcement_unless_paid_is_spam():
+    text = ("Hồ sơ của ông/bà đã chuyển sang giai đoạn cưỡng chế thi hành án. Để tránh bị kê "
+            "biên nhà đất, vui lòng nộp ngay 18.500.000 đồng vào tài khoản tạm giữ, chủ TK: "
+            "TRAN VAN A. Sau đó liên hệ Zalo 0587 221 903 để được hủy quyết định cưỡng chế.")
+    c = classify(mail(text, "THÔNG BÁO CƯỠNG CHẾ THI HÀNH ÁN",
+                      from_addr="cuongche.tha@gmail.com", from_name="Chap hanh vien A"), RULES)
+    assert c.request_type == "thu_rac" and not c.needs_reply
+
+
+def test_citizen_telling_that_the_office_threatened_enforcement_is_not_spam():
+    text = ("Chi cục báo nếu không nộp sẽ bị cưỡng chế, nhưng tôi đã chuyển khoản vào tài khoản "
+            "tạm giữ của Chi cục huyện Tân Hiệp rồi. Đề nghị Chi cục xem lại, tôi không đồng ý "
+            "với quyết định cưỡng chế.")
+    c = classify(mail(text, "Khiếu nại quyết định cưỡng chế"), RULES)
+    assert c.request_type == "khieu_nai" and c.needs_reply
+
+
+def test_advance_fee_fraud_using_enforcement_words_is_spam():
+    text = ("Dear Beneficiary, the High Court ordered the enforcement of the judgment and release "
+            "of the estate to the next of kin. You must pay the clearance fee of USD 850. This "
+            "transaction is 100% risk free.")
+    c = classify(mail(text, "ENFORCEMENT OF JUDGMENT - UNCLAIMED FUND",
+                      from_addr="barrister@outlook.com"), RULES)
+    assert c.request_type == "thu_rac"
+
+
+def test_asking_where_to_sue_is_hoi_dap_not_a_request_to_enforce():
+    c = classify(mail("Hang xom lan dat, hoa giai ko thanh. Toi muon kien thi nop don o dau, "
+                      "ubnd xa hay toa an?", "hang xom lan dat"), RULES)
+    assert c.request_type == "hoi_dap"
+
+
+def test_status_of_a_confirmation_already_filed_is_hoi_dap():
+    c = classify(mail("Tôi đã nộp đơn tại Chi cục theo hướng dẫn trên, tới nay vẫn chưa nhận "
+                      "được giấy xác nhận. Xin hỏi hồ sơ của tôi đang bị vướng gì?",
+                      "Re: Xin giấy xác nhận đã thi hành xong"), RULES)
+    assert c.request_type == "hoi_dap"

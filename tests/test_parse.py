@@ -385,3 +385,16 @@ def test_a_header_only_mail_parses() -> None:
     mail = parse_mail(b"Subject: Hoi\r\nFrom: a@b.vn\r\n")
     assert mail.subject == "Hoi"
     assert mail.text == ""
+
+
+def test_encoded_references_are_decoded_into_message_ids() -> None:
+    raw = (
+        b"From: a@example.vn\r\nTo: b@example.vn\r\nSubject: Re: x\r\n"
+        b"Message-ID: <new@example.vn>\r\n"
+        b"In-Reply-To: =?utf-8?q?=3Cfirst=40example=2Evn=3E?=\r\n"
+        b"References: =?utf-8?q?=3Cfirst=40example=2Evn=3E_=3Csecond=40example=2Evn=3E?=\r\n"
+        b"\r\nbody\r\n"
+    )
+    mail = parse_mail(raw)
+    assert mail.in_reply_to == "<first@example.vn>"
+    assert mail.references == ("<first@example.vn>", "<second@example.vn>")

@@ -116,3 +116,12 @@ def test_the_offices_own_reply_names_its_own_chau_thanh():
     assert unit("Chi cục tiếp dân ngày nào?", "hoi_dap", quoted=quoted) == "KG-CHAUTHANH"
     # The citizen's own "Châu Thành" without the province stays undecidable.
     assert unit("Chi cục THADS huyện Châu Thành tiếp dân ngày nào?", "hoi_dap") is None
+
+
+def test_asking_the_address_or_hours_of_the_cuc_goes_to_the_cuc():
+    assert unit("Cho tôi xin địa chỉ Cục THADS tỉnh Kiên Giang và giờ làm việc", "hoi_dap") == "KG"
+    assert unit("Could you tell me the exact address of the Provincial Civil Judgment "
+                "Enforcement Department and your office hours?", "hoi_dap") == "KG"
+    # Greeting the Cục by name is not a question about the Cục.
+    assert unit("Kính gửi Cục THADS tỉnh Kiên Giang, thời hiệu yêu cầu thi hành án là bao lâu?",
+                "hoi_dap") is None

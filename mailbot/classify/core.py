@@ -56,9 +56,12 @@ def classify(
     if received is None and mail.date is not None:
         received = mail.date.date()
 
+    # Rules read "không", "được"; phone-style writers type "ko", "dc".  References, phones and
+    # places are extracted from the text as written.
+    ab = rules.abbreviations
     scores, kinds, hits = score_rules(
-        rules, subject=subject, body=body, sender=sender, attachments=attachments,
-        quoted=quoted, is_reply=is_reply,
+        rules, subject=ab.expand(subject), body=ab.expand(body), sender=sender,
+        attachments=attachments, quoted=quoted, is_reply=is_reply,
     )
     for kind, hit in machine_evidence(mail):
         scores["tu_dong"] += hit.score
@@ -99,6 +102,7 @@ def classify(
         # A closing "thank you, nothing more" needs no answer and asks for nothing.
         short = len(new.split()) <= rules.closing_max_words
         if short and rules.closing is not None and rules.closing.search(new) and "?" not in new:
+            new = ab.expand(new)
             blocked = rules.closing_blockers is not None and rules.closing_blockers.search(new)
             if not blocked:
                 needs_reply = False

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from mailbot.classify.abbrev import Abbreviations
 from mailbot.classify.extract import RefPatterns, compile_refs
 from mailbot.classify.scan import PhraseScanner, PhraseSet
 from mailbot.classify.textnorm import fold_phrase, phrases_regex
@@ -90,6 +91,8 @@ class RuleSet:
     closing_max_words: int
     source: str = ""
     sections: dict[str, Section] = field(default_factory=dict)
+    # Phone-style abbreviations written out before matching ("ko" → "khong").
+    abbreviations: Abbreviations = field(default_factory=lambda: Abbreviations(None, {}))
 
 
 def _compile(phrases: list[str], patterns: list[str], where: str) -> re.Pattern[str]:
@@ -266,6 +269,7 @@ def _load(rules_dir: str, stamp: tuple[float, ...]) -> RuleSet:
         closing_max_words=int(closing.get("max_words", 60)),
         source=src,
         sections=build_sections(rules),
+        abbreviations=Abbreviations.build(data.get("abbreviations"), src),
     )
 
 
