@@ -372,3 +372,13 @@ def test_status_of_a_confirmation_already_filed_is_hoi_dap():
                       "được giấy xác nhận. Xin hỏi hồ sơ của tôi đang bị vướng gì?",
                       "Re: Xin giấy xác nhận đã thi hành xong"), RULES)
     assert c.request_type == "hoi_dap"
+
+
+def test_a_phrase_never_joins_two_sentences() -> None:
+    from mailbot.classify.textnorm import fold, mark_sentences
+
+    text = fold("Ông Tâm vẫn cấy lúa trên đất. Cho tôi hỏi hồ sơ tới đâu rồi? TP. Rạch Giá.")
+    marked = mark_sentences(text)
+    assert len(marked) == len(text)  # spans found in one are spans of the other
+    assert "dat| cho" in marked  # sentence end: no phrase may run across it
+    assert "tp. rach gia" in marked  # an abbreviation is not a sentence end

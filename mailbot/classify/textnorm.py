@@ -91,6 +91,33 @@ def has_diacritics(text: str) -> bool:
     return fold(text) != text.lower()
 
 
+# Words that end with a period without ending a sentence ("TP. Rạch Giá", "TX. Hà Tiên").
+_ABBREVIATIONS = frozenset({
+    "tp", "tx", "tt", "ts", "ths", "ls", "cv", "qd", "st", "pt", "sdt", "dt", "vd", "hn",
+    "hcm", "tphcm", "ct", "cty", "ubnd", "tand", "thads", "ccthads", "cthads", "nd", "tk",
+})
+_PERIOD_RE = re.compile(r"([0-9a-z]+)\.(?=\s)")
+
+
+def mark_sentences(folded: str) -> str:
+    """Turn a sentence-ending period into "|", which no rule phrase may cross.
+
+    Length-preserving, so spans found in the result are spans of `folded`. Without it a phrase
+    could join the last word of one sentence and the first of the next ("... trên đất. Cho tôi"
+    read as "đặt chỗ").
+    """
+    if "." not in folded:
+        return folded
+
+    def repl(m: re.Match[str]) -> str:
+        word = m.group(1)
+        if len(word) == 1 or word in _ABBREVIATIONS or word.isdigit():
+            return m.group(0)
+        return word + "|"
+
+    return _PERIOD_RE.sub(repl, folded)
+
+
 ALNUM = "0-9a-z"  # letters and digits of folded text: a phrase starts and ends a word
 _SEP = r"[\s\-_.,:;/]"
 SEP = "<sep>"  # phrase item: a run (possibly empty) of separators between two words

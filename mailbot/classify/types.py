@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from mailbot.classify import RuleHit
 from mailbot.classify.ruleset import Rule, RuleSet, Section
+from mailbot.classify.textnorm import mark_sentences
 
 Span = tuple[int, int]
 
@@ -94,7 +95,7 @@ def score_rules(
         text = texts[where]
         if not text or not section.rules:
             continue
-        spans = _phrase_spans(section, text)
+        spans = _phrase_spans(section, mark_sentences(text))
         for i in section.pattern_rules:
             spans.setdefault(i, [])
         for i, rule_spans in spans.items():
