@@ -94,8 +94,10 @@ def test_the_package_and_the_rules_file_agree_on_every_swap_the_package_has(
     cal: WorkCalendar,
 ) -> None:
     # The rules file repeats the package's swaps as the office's register; they must agree.
-    package = holidays.country_holidays("VN", years=range(2017, 2028), language="vi")
-    package_sat = set(package.weekend_workdays)
+    # Years checked against the notices (DOMAIN.md §7.2); a later package release may add
+    # swaps for years after these, which the office then adds to the file.
+    package = holidays.country_holidays("VN", years=range(2017, 2027), language="vi")
+    package_sat = {d for d in package.weekend_workdays if d.year <= 2026}
     listed = {e.workday for e in cal.entries if e.kind == "swap"}
     assert package_sat <= listed | {D(2014, 12, 27)}
     for e in cal.entries:
@@ -104,8 +106,8 @@ def test_the_package_and_the_rules_file_agree_on_every_swap_the_package_has(
 
 
 def test_the_2026_new_year_swap_is_what_the_package_misses(cal: WorkCalendar) -> None:
-    package = holidays.country_holidays("VN", years=2026, language="vi")
-    assert D(2026, 1, 2) not in package  # holidays 0.109; the overlay adds it
+    # holidays 0.109 lacks this swap; the overlay adds it (and stays right if a later
+    # release adds it too).
     assert not cal.is_working_day(D(2026, 1, 2))
     assert cal.is_working_day(D(2026, 1, 10))
     info = cal.explain(D(2026, 1, 2))
