@@ -38,7 +38,8 @@ def get_engine(url: str) -> Engine:
         url_driver = "postgresql+psycopg://" + url[len("postgresql://") :]
     else:
         url_driver = url
-    kwargs: dict[str, Any] = {}
+    # Statement parameters carry mail content: never put them in error messages or logs.
+    kwargs: dict[str, Any] = {"hide_parameters": True}
     if url_driver.startswith("sqlite:///") and ":memory:" not in url_driver:
         Path(url_driver[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
     if url_driver.startswith("sqlite"):

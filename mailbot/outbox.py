@@ -7,7 +7,7 @@ crash is reclaimed after ``STALE_AFTER``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, or_, update
@@ -31,6 +31,7 @@ class Claimed:
     message_id: str
     raw: bytes
     attempts: int
+    token: datetime  # claimed_at as we set it: whoever changes it owns the item now
 
 
 def backoff(attempts: int) -> timedelta:
@@ -62,8 +63,25 @@ def claim_due(engine: Engine, *, now: datetime | None = None, limit: int = 50) -
                 item = session.get(OutboxItem, item_id)
                 assert item is not None and item.id is not None
                 claimed.append(Claimed(item.id, item.dossier_id, item.kind, item.to_addr,
-                                       item.message_id, item.raw, item.attempts))
+                                       item.message_id, item.raw, item.attempts, now))
     return claimed
+
+
+def renew(engine: Engine, item: Claimed, *, now: datetime | None = None) -> Claimed | None:
+    """Confirm we still own a claimed item right before sending it; None when another worker
+    reclaimed it (ours went stale), so it is never sent twice."""
+    now = now or utcnow()
+    with Session(engine) as session:
+        result = session.exec(  # type: ignore[call-overload]
+            update(OutboxItem)
+            .where(OutboxItem.id == item.id, OutboxItem.status == "sending",
+                   OutboxItem.claimed_at == item.token)
+            .values(claimed_at=now)
+        )
+        session.commit()
+    if result.rowcount != 1:
+        return None
+    return replace(item, token=now)
 
 
 def mark_sent(engine: Engine, item: Claimed, *, now: datetime | None = None) -> bool:
@@ -72,7 +90,8 @@ def mark_sent(engine: Engine, item: Claimed, *, now: datetime | None = None) -> 
     with Session(engine) as session:
         result = session.exec(  # type: ignore[call-overload]
             update(OutboxItem)
-            .where(OutboxItem.id == item.id, OutboxItem.status == "sending")
+            .where(OutboxItem.id == item.id, OutboxItem.status == "sending",
+                   OutboxItem.claimed_at == item.token)
             .values(status="sent", sent_at=now, last_error="")
         )
         if result.rowcount != 1:
@@ -106,7 +125,8 @@ def mark_failed(
     with Session(engine) as session:
         session.exec(  # type: ignore[call-overload]
             update(OutboxItem)
-            .where(OutboxItem.id == item.id, OutboxItem.status == "sending")
+            .where(OutboxItem.id == item.id, OutboxItem.status == "sending",
+                   OutboxItem.claimed_at == item.token)
             .values(status=status, last_error=error[:2000],
                     next_attempt_at=now + backoff(item.attempts))
         )

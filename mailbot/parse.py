@@ -509,6 +509,11 @@ def parse_mail(raw: bytes) -> ParsedMail:
             if mid_found in w.returned_ids:
                 w.returned_ids.remove(mid_found)
 
+    # NUL is not a character any reader needs, and PostgreSQL text columns refuse it.
+    if "\x00" in text or "\x00" in subject or "\x00" in from_name or (html and "\x00" in html):
+        text, subject, from_name = (v.replace("\x00", "") for v in (text, subject, from_name))
+        html = html.replace("\x00", "") if html else html
+        defects.append("nul_removed")
     split = split_quotes(text, forward_hint=bool(_FWD_SUBJECT_RE.match(subject)))
     forwarded = split.forwarded
     if w.forwarded:

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from email.utils import parseaddr
 
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from mailbot.attachments import store_blob
@@ -118,13 +119,21 @@ def citizen_of(mail: ParsedMail, result: Classification) -> Citizen:
     A portal sends from a no-reply address and gives the citizen's address in Reply-To
     (and the name in the form's "Họ và tên" line); answering the portal would go nowhere.
     """
-    relay = any(h.rule.startswith("web_form") for h in result.hits)
+    relay = any(h.rule == "web_form.relay" for h in result.hits)
     reply_to = parseaddr(mail.headers.get("reply-to", ""))[1].strip().lower()
-    if (relay or not may_autoreply(mail.from_addr)) and reply_to and "@" in reply_to:
+    # Reply-To is trusted only from a no-reply sender (a portal): from anyone else it could
+    # steer the office's mail to a third party.
+    if not may_autoreply(mail.from_addr) and reply_to and "@" in reply_to:
         found = _FORM_NAME.search(mail.new_text or mail.text)
         name = found.group(1) if found else parseaddr(mail.headers.get("reply-to", ""))[0]
         return Citizen(reply_to, name, "web_form" if relay else "email")
     return Citizen(mail.from_addr, mail.from_name, "web_form" if relay else "email")
+
+
+def _same_citizen(mail: ParsedMail, dossier: Dossier) -> bool:
+    """A portal relay's Reply-To is the citizen of a web-form dossier."""
+    reply_to = parseaddr(mail.headers.get("reply-to", ""))[1].strip().lower()
+    return not may_autoreply(mail.from_addr) and reply_to == dossier.sender_addr
 
 
 def dedupe_key(message_id: str, raw: bytes) -> str:
@@ -169,10 +178,23 @@ class Pipeline:
                 session.commit()
         except MailbotError as exc:
             return self._quarantine(outcome, raw, "store", str(exc))
+        except IntegrityError:
+            # Another worker stored the same mail between our dedupe check and our commit.
+            if self._already_stored(mail, raw):
+                outcome.action = "duplicate"
+                return outcome
+            log.exception("storing %s failed", mail.message_id)
+            return self._quarantine(outcome, raw, "store", "lỗi ràng buộc dữ liệu khi lưu hồ sơ")
         except Exception as exc:
             log.exception("storing %s failed", mail.message_id)
             return self._quarantine(outcome, raw, "store", f"lỗi khi lưu hồ sơ: {exc!r}")
         return outcome
+
+    def _already_stored(self, mail: ParsedMail, raw: bytes) -> bool:
+        key = dedupe_key(mail.message_id, raw)
+        with Session(self.engine) as session:
+            found = session.exec(select(MailMessage.id).where(MailMessage.dedupe_key == key))
+            return found.first() is not None
 
     def _quarantine(self, outcome: Outcome, raw: bytes, stage: str, reason: str) -> Outcome:
         quarantine(self.engine, mailbox=outcome.mailbox, ref=outcome.ref, stage=stage,
@@ -288,6 +310,14 @@ class Pipeline:
                                        "needs_reply": result.needs_reply}))
         outcome.action, outcome.code = "follow_up", dossier.code
         outcome.request_type, outcome.unit = dossier.request_type, dossier.unit
+        if mail.from_addr != dossier.sender_addr and not _same_citizen(mail, dossier):
+            # Someone else in the thread (a reply-all by the other party, a colleague): the mail
+            # is kept with the dossier for the clerk, but it neither reopens it nor is answered.
+            session.add(AuditEvent(dossier_id=dossier.id, actor="system",
+                                   action="other_sender_in_thread",
+                                   detail={"message_id": message.message_id}))
+            outcome.reason = "người gửi khác người yêu cầu: chỉ lưu vào hồ sơ"
+            return
         if not result.needs_reply:
             return
         # Each new human message gets its own due date (DOMAIN.md §4.2).

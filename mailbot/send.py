@@ -96,8 +96,11 @@ async def _drain_smtp(engine: Engine, config: Config, smtp: SmtpConfig,
         return
     done = 0
     try:
-        for item in items:
+        for claimed in items:
             done += 1
+            item = outbox.renew(engine, claimed)
+            if item is None:  # reclaimed by another worker while we were busy: theirs now
+                continue
             try:
                 await client.sendmail(config.office.from_addr, [item.to_addr], item.raw)
             except Exception as exc:
@@ -144,7 +147,10 @@ def drain_once(engine: Engine, config: Config, *, now: datetime | None = None) -
         before = result.sent + result.failed
         if isinstance(transport, DirectorySink):
             directory = config.path(transport.directory)
-            for item in items:
+            for claimed in items:
+                item = outbox.renew(engine, claimed)
+                if item is None:
+                    continue
                 try:
                     write_to_directory(directory, item)
                 except OSError as exc:

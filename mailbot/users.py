@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from mailbot.dossier.models import AuditEvent, User
@@ -222,7 +223,12 @@ def authenticate(
                            "Hãy thử lại sau hoặc nhờ quản trị viên đặt lại mật khẩu.",
                            locked_until)
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
+        # Counted in the database, not in Python: parallel guesses each count.
+        session.exec(  # type: ignore[call-overload]
+            update(User).where(User.id == user.id)
+            .values(failed_logins=User.failed_logins + 1)
+        )
+        session.refresh(user)
         if user.failed_logins >= LOCK_AFTER:
             extra = user.failed_logins - LOCK_AFTER
             minutes = min(MAX_LOCK_MINUTES, LOCK_MINUTES * (2 ** min(extra, 10)))

@@ -398,3 +398,18 @@ def test_encoded_references_are_decoded_into_message_ids() -> None:
     mail = parse_mail(raw)
     assert mail.in_reply_to == "<first@example.vn>"
     assert mail.references == ("<first@example.vn>", "<second@example.vn>")
+
+
+def test_nul_characters_never_reach_the_register() -> None:
+    import base64
+
+    body = base64.b64encode("Xin chào\x00 cán bộ".encode()).decode()
+    raw = (
+        "From: a@example.vn\r\nTo: b@example.vn\r\nSubject: =?utf-8?b?"
+        + base64.b64encode("Hỏi\x00 thủ tục".encode()).decode()
+        + "?=\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" + body + "\r\n"
+    ).encode()
+    mail = parse_mail(raw)
+    assert "\x00" not in mail.text and "\x00" not in mail.subject
+    assert "nul_removed" in mail.defects

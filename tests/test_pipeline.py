@@ -203,3 +203,31 @@ def test_bounce_of_our_reply_flags_the_dossier(config: Config) -> None:
         assert d.bounced
         assert s.exec(select(AuditEvent).where(AuditEvent.action == "bounce_received")).one()
         assert len(s.exec(select(OutboxItem)).all()) == 1  # a bounce is never answered
+
+
+def test_reply_to_is_trusted_only_from_a_portal_noreply_sender(config: Config) -> None:
+    # An ordinary sender cannot steer the office's mail to a third party with Reply-To.
+    deliver(config, mail(sender="tran.b@example.vn", Reply_To="nan.nhan@example.vn",
+                         body="Họ và tên: Trần B\n" + REQUEST))
+    # A portal form relay from a no-reply address is answered at the citizen's address.
+    deliver(config, mail(sender="noreply@cong-thong-tin.example", Reply_To="le.c@example.vn",
+                         subject="Yêu cầu hỗ trợ trực tuyến mới",
+                         body="Họ và tên: Lê C\nEmail: le.c@example.vn\nNội dung yêu cầu:\n"
+                              + REQUEST))
+    poll(config)
+    assert sorted(m["To"] for m in sent(config)) == ["le.c@example.vn", "tran.b@example.vn"]
+
+
+def test_someone_else_in_the_thread_neither_reopens_nor_is_answered(config: Config) -> None:
+    first = mail()
+    deliver(config, first)
+    poll(config)
+    other = mail(sender="ben.kia@example.vn", subject="Re: Đơn yêu cầu thi hành án",
+                 body="Tôi không đồng ý, tôi đã trả đủ tiền rồi.",
+                 In_Reply_To=first["Message-ID"], References=first["Message-ID"])
+    deliver(config, other)
+    assert poll(config) == {"follow_up": 1}
+    assert len(sent(config)) == 1
+    with session(config) as s:
+        events = [e.action for e in s.exec(select(AuditEvent))]
+        assert "other_sender_in_thread" in events

@@ -11,7 +11,15 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from mailbot.dossier.models import MailMessage, Quarantined, User
-from mailbot.users import ROLES, UserError, create_user, set_disabled, set_password, update_user
+from mailbot.users import (
+    ALL_UNITS,
+    ROLES,
+    UserError,
+    create_user,
+    set_disabled,
+    set_password,
+    update_user,
+)
 from mailbot.web.auth import Ctx, page
 from mailbot.web.dossiers import download_headers
 from mailbot.web.units import unit_choices
@@ -79,10 +87,30 @@ def _headers(raw: bytes) -> dict[str, str]:
         return {}
 
 
+def _mailboxes(ctx: Ctx) -> list[str] | None:
+    """Mailboxes whose rejected or filtered mail this user may see (None: all of them).
+
+    Such mail has no dossier and so no unit; the receiving unit of its mailbox decides.
+    """
+    assert ctx.user is not None
+    units = ctx.user.units or []
+    if ALL_UNITS in units:
+        return None
+    return [m.name for m in ctx.config.mailbox if m.unit in units]
+
+
+def _may_read_raw(ctx: Ctx) -> bool:
+    # Raw mail may be a denunciation (tố cáo): only leaders and KNTC staff read it whole.
+    return ctx.user is not None and (ctx.user.role == "leader" or ctx.user.kntc)
+
+
 @page(roles=("leader", "admin"))
 def quarantine_list(ctx: Ctx) -> Response:
     show_all = ctx.request.query_params.get("tat_ca") == "1"
     stmt = select(Quarantined).order_by(Quarantined.at.desc())  # type: ignore[attr-defined]
+    boxes = _mailboxes(ctx)
+    if boxes is not None:
+        stmt = stmt.where(Quarantined.mailbox.in_(boxes))  # type: ignore[attr-defined]
     if not show_all:
         stmt = stmt.where(Quarantined.resolved == False)  # noqa: E712
     rows = ctx.db.exec(stmt.limit(200)).all()
@@ -92,7 +120,8 @@ def quarantine_list(ctx: Ctx) -> Response:
 @page(roles=("leader", "admin"))
 def quarantine_item(ctx: Ctx) -> Response:
     item = ctx.db.get(Quarantined, _int(ctx.request.path_params["qid"]))
-    if item is None:
+    boxes = _mailboxes(ctx)
+    if item is None or (boxes is not None and item.mailbox not in boxes):
         raise HTTPException(404)
     if ctx.request.method == "POST":
         item.resolved = ctx.field("resolved") == "1"
@@ -102,6 +131,8 @@ def quarantine_item(ctx: Ctx) -> Response:
         ctx.flash("Đã cập nhật.")
         return ctx.redirect(f"/cach-ly/{item.id}")
     if ctx.request.query_params.get("tai") == "1":
+        if not _may_read_raw(ctx):
+            raise HTTPException(403)
         ctx.audit("quarantine_downloaded", quarantined_id=item.id)
         return Response(item.raw, headers=download_headers(
             f"thu-cach-ly-{item.id}.eml", "application/octet-stream"))
@@ -125,9 +156,11 @@ def filtered_list(ctx: Ctx) -> Response:
         page_no = max(1, int(ctx.request.query_params.get("trang", "1")))
     except ValueError:
         page_no = 1
+    boxes = _mailboxes(ctx)
+    scope = () if boxes is None else (MailMessage.source.in_(boxes),)  # type: ignore[attr-defined]
     where = (MailMessage.dossier_id.is_(None),  # type: ignore[union-attr]
              MailMessage.direction == "in",
-             MailMessage.disposition.in_(kinds))  # type: ignore[attr-defined]
+             MailMessage.disposition.in_(kinds), *scope)  # type: ignore[attr-defined]
     total = ctx.db.exec(select(func.count()).select_from(MailMessage).where(*where)).one()
     rows = ctx.db.exec(
         select(MailMessage).where(*where)
@@ -138,7 +171,7 @@ def filtered_list(ctx: Ctx) -> Response:
         select(MailMessage.disposition, func.count())
         .where(MailMessage.dossier_id.is_(None),  # type: ignore[union-attr]
                MailMessage.direction == "in",
-               MailMessage.disposition.in_(FILTERED))  # type: ignore[attr-defined]
+               MailMessage.disposition.in_(FILTERED), *scope)  # type: ignore[attr-defined]
         .group_by(MailMessage.disposition)
     ).all())
     return ctx.render("filtered.html", rows=rows, kind=kind if kind in FILTERED else "",
@@ -149,7 +182,9 @@ def filtered_list(ctx: Ctx) -> Response:
 @page(roles=("leader", "admin"))
 def filtered_item(ctx: Ctx) -> Response:
     msg = ctx.db.get(MailMessage, _int(ctx.request.path_params["mid"]))
-    if msg is None or msg.dossier_id is not None or msg.disposition not in FILTERED:
+    boxes = _mailboxes(ctx)
+    if msg is None or msg.dossier_id is not None or msg.disposition not in FILTERED or (
+            boxes is not None and msg.source not in boxes):
         raise HTTPException(404)
     ctx.audit("filtered_mail_viewed", mail_id=msg.id)
     return ctx.render("filtered_item.html", m=msg)

@@ -100,6 +100,11 @@ class Ctx:
         value = self.form.get(name)
         return value.strip() if isinstance(value, str) else default
 
+    def secret_field(self, name: str) -> str:
+        """A password field, exactly as typed."""
+        value = self.form.get(name) if self.form is not None else None
+        return value if isinstance(value, str) else ""
+
     def fields(self, name: str) -> list[str]:
         if self.form is None:
             return []
@@ -273,9 +278,10 @@ def account(ctx: Ctx) -> Response:
     assert ctx.user is not None
     error = ""
     if ctx.request.method == "POST":
-        old = ctx.field("old_password")
-        new = ctx.field("new_password")
-        again = ctx.field("new_password2")
+        # Passwords are taken exactly as typed (no trimming), as at login.
+        old = ctx.secret_field("old_password")
+        new = ctx.secret_field("new_password")
+        again = ctx.secret_field("new_password2")
         result = authenticate(ctx.db, ctx.user.username, old, now=ctx.now)
         if result.user is None:
             error = "Mật khẩu hiện tại không đúng."

@@ -76,6 +76,12 @@ def test_a_leader_reassigns_and_sees_quarantine_and_filtered_mail(
     r = client.post(f"/ho-so/{code}/giao",
                     data={"csrf_token": token, "user_id": str(seeded.users["canbo.rg"])})
     assert r.status_code == 400
+    # Rejected and filtered mail have no dossier: the mailbox's unit decides who sees them. A
+    # district leader does not see the province's; a province-wide account does.
+    assert "MIME hỏng" not in client.get("/cach-ly").text
+    assert "Vay tiền nhanh" not in client.get("/thu-loc").text
+    client.cookies.clear()
+    login(client, "quantri")
     quarantine = client.get("/cach-ly").text
     assert "MIME hỏng &lt;script&gt;" in quarantine
     filtered = client.get("/thu-loc").text
