@@ -394,15 +394,15 @@ def enqueue_staff_mail(
     body: str,
     actor: str,
     extra: dict[str, Any] | None = None,
-) -> OutboxItem:
-    """A clerk's reply, supplement request, forward notice or closing mail."""
+    once_key: str | None = None,
+) -> OutboxItem | None:
+    """A clerk's reply, supplement request, forward notice or closing mail; None when the
+    same form (its `once_key`) was already sent, e.g. after a double click."""
     if kind not in STAFF_KINDS:
         raise TemplateError(f"loại thư không hợp lệ: {kind}")
     ctx = dossier_context(config, dossier, body=body, **(extra or {}))
-    item = enqueue_mail(session, config, kind=kind, to=dossier.sender_addr, context=ctx,
-                        dossier=dossier, automatic=False, actor=actor)
-    assert item is not None
-    return item
+    return enqueue_mail(session, config, kind=kind, to=dossier.sender_addr, context=ctx,
+                        dossier=dossier, automatic=False, actor=actor, once_key=once_key)
 
 
 def templates_dir_exists(config: Config) -> bool:

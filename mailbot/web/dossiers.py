@@ -9,6 +9,7 @@ through ``mailbot.replies`` into the outbox, never straight to SMTP.
 from __future__ import annotations
 
 import re
+import secrets
 import unicodedata
 from typing import Any
 from urllib.parse import quote
@@ -289,6 +290,9 @@ def _forward_target(ctx: Ctx) -> tuple[str, str]:
     raise DossierError("Hãy chọn đơn vị hoặc ghi tên cơ quan nhận đơn chuyển.")
 
 
+_NONCE_RE = re.compile(r"[0-9a-f]{32}")
+
+
 @page()
 def compose(ctx: Ctx) -> Response:
     """GET: the form with a suggested text; POST action=preview: the mail as it will go out;
@@ -303,6 +307,11 @@ def compose(ctx: Ctx) -> Response:
     results = CLOSE_RESULTS if kind == "closing" else REPLY_RESULTS
     error = ""
     preview = None
+    # A one-time token per opened form: sending the same form twice (double click, resubmit)
+    # queues one mail only.
+    nonce = ctx.field("nonce")
+    if not _NONCE_RE.fullmatch(nonce):
+        nonce = secrets.token_hex(16)
     if ctx.request.method == "GET":
         body = _default_body(ctx, dossier, kind)
         result = "procedure_guidance" if dossier.request_type in ("khieu_nai", "to_cao") \
@@ -335,7 +344,7 @@ def compose(ctx: Ctx) -> Response:
                                    "dung cụ thể trước khi gửi.")
             if action == "send":
                 return _send(ctx, dossier, kind, body, result, send_mail, target, extra,
-                             ratings, replies)
+                             ratings, replies, once_key=f"staff:{dossier.code}:{nonce}")
             if send_mail:
                 if kind == "closing":
                     extra["rating_url"] = ratings.rating_url(ctx.config.office.public_url,
@@ -347,16 +356,19 @@ def compose(ctx: Ctx) -> Response:
     return ctx.render(
         "compose.html", d=dossier, segment=segment, kind=kind, title=title, body=body,
         result=result, results=results, preview=preview, error=error, send_mail=send_mail,
-        target_unit=target_unit, target_agency=target_agency,
+        target_unit=target_unit, target_agency=target_agency, nonce=nonce,
         units=[u for u in unit_choices(ctx.config) if u.code != dossier.handling_unit],
         unit_name=lambda c: unit_name(ctx.config, c),
     )
 
 
 def _send(ctx: Ctx, dossier: Dossier, kind: str, body: str, result: str, send_mail: bool,
-          target: tuple[str, str], extra: dict[str, Any], ratings: Any, replies: Any
-          ) -> Response:
+          target: tuple[str, str], extra: dict[str, Any], ratings: Any, replies: Any,
+          *, once_key: str) -> Response:
     wf = _wf()
+    if ctx.db.exec(select(OutboxItem.id).where(OutboxItem.once_key == once_key)).first():
+        ctx.flash("Thư này đã được gửi trước đó; không gửi lại.")
+        return ctx.redirect(_back(dossier.code))
     try:
         if kind == "reply":
             wf.mark_answered(ctx.db, dossier, actor=ctx.actor, now=ctx.now, result=result)
@@ -372,7 +384,7 @@ def _send(ctx: Ctx, dossier: Dossier, kind: str, body: str, result: str, send_ma
                      return_channel="email")
         if send_mail:
             replies.enqueue_staff_mail(ctx.db, ctx.config, dossier, kind=kind, body=body,
-                                       actor=ctx.actor, extra=extra)
+                                       actor=ctx.actor, extra=extra, once_key=once_key)
         ctx.db.flush()
     except DossierError as exc:
         ctx.db.rollback()

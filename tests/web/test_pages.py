@@ -154,3 +154,23 @@ def test_supplement_and_forward_go_through_the_outbox(client: TestClient, seeded
         actions = [e.action for e in s.exec(select(AuditEvent).where(
             AuditEvent.dossier_id == d.id, AuditEvent.actor == "user:canbo.rg")).all()]
         assert {"paused", "resumed", "forwarded"} <= set(actions)
+
+
+def test_the_same_reply_form_sent_twice_queues_one_mail(client: TestClient, seeded: Seeded,
+                                                        engine: Engine) -> None:
+    import re
+
+    from mailbot.dossier.models import OutboxItem
+
+    token = login(client, "canbo.rg")
+    code = seeded.codes["rg"]
+    form = client.get(f"/ho-so/{code}/thu/tra-loi").text
+    nonce = re.search(r'name="nonce" value="([0-9a-f]{32})"', form)
+    assert nonce is not None
+    data = {"csrf_token": token, "action": "send", "result": "answer", "nonce": nonce.group(1),
+            "body": "Mời Ông/Bà đến Bộ phận một cửa nộp đơn."}
+    assert client.post(f"/ho-so/{code}/thu/tra-loi", data=data).status_code == 303
+    again = client.post(f"/ho-so/{code}/thu/tra-loi", data=data, follow_redirects=True)
+    assert "đã được gửi trước đó" in again.text
+    with Session(engine) as s:
+        assert len(s.exec(select(OutboxItem).where(OutboxItem.kind == "reply")).all()) == 1
